@@ -1,0 +1,80 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import { AppError } from './errors.js'
+import { handleError } from './http/errors.js'
+import { requestIdFor } from './http/request-id.js'
+import { healthRoutes } from './http/routes/health.js'
+import { messagesRoutes } from './http/routes/messages.js'
+import { metricsRoutes } from './http/routes/metrics.js'
+import { statsRoutes } from './http/routes/stats.js'
+import { webhookRoutes } from './http/routes/webhook.js'
+import { validatorCompiler } from './http/validation.js'
+import { AccessLog } from './observability/access-log.js'
+import { createMetrics, type Outcome } from './observability/metrics.js'
+import type { MessageStore } from './storage/message-store.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What happened to the request, for the access line and the webhook metric. */
+    outcome: Outcome | null
+    /** The message_id of a parsed webhook body, for the access line. */
+    messageId: string | undefined
+  }
+}
+
+export interface AppDeps {
+  config: Config
+  store: MessageStore
+  logger: Logger
+}
+
+/** Repeated parameters keep the last value, as Starlette does; `+` decodes to a space. */
+function parseQueryString(query: string): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(query))
+}
+
+/** A ready Fastify instance; does no I/O. The caller owns the store and listening. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config, store, logger } = deps
+  const metrics = createMetrics()
+  const accessLog = new AccessLog(metrics)
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: accessLog,
+    genReqId: requestIdFor,
+    bodyLimit: config.maxBodyBytes,
+    routerOptions: { querystringParser: parseQueryString },
+    // A URL that cannot be decoded never reaches a route; answer it in the contract's shape.
+    // A URL that cannot be decoded never reaches a route, nor Fastify's response hooks.
+    frameworkErrors: (error, request, reply) => {
+      reply.raw.once('finish', () => accessLog.requestCompleted(null, request, reply as never))
+      reply.header('x-request-id', request.id)
+      handleError(error, request, reply as never)
+    },
+  }) as unknown as FastifyInstance
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.decorateRequest('outcome', null)
+  app.decorateRequest('messageId', undefined)
+  // Bodies are read (so the size cap holds everywhere) but only /webhook keeps them.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined))
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
+
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler(() => {
+    throw new AppError('not_found', 'Not Found')
+  })
+
+  app.register(webhookRoutes, { config, store })
+  app.register(messagesRoutes, { store })
+  app.register(statsRoutes, { store })
+  app.register(healthRoutes, { config, store })
+  app.register(metricsRoutes, { metrics })
+  return app
+}

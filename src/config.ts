@@ -1,0 +1,109 @@
+import path from 'node:path'
+
+/** Where messages live: an embedded SQLite file or a PostgreSQL server. */
+export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export interface Config {
+  /** HMAC key for POST /webhook; null means "not configured" (the service runs but refuses webhooks). */
+  readonly webhookSecret: string | null
+  readonly database: DatabaseTarget
+  readonly logLevel: LogLevel
+  readonly port: number
+  readonly host: string
+  /** Largest accepted webhook body, enforced while the body is read. */
+  readonly maxBodyBytes: number
+  /** How long a SQLite write waits for a lock held by another process before giving up. */
+  readonly sqliteBusyTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Every key is declared here once: its default (or none) and how it is read. */
+const LOG_LEVELS: Record<string, LogLevel> = {
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARNING: 'warn',
+  WARN: 'warn',
+  ERROR: 'error',
+}
+
+export const DEFAULTS = {
+  DATABASE_URL: 'sqlite:///data/app.db',
+  LOG_LEVEL: 'INFO',
+  PORT: '8000',
+  HOST: '0.0.0.0',
+  MAX_BODY_BYTES: '65536',
+  SQLITE_BUSY_TIMEOUT_MS: '5000',
+} as const
+
+/**
+ * Reads and validates the environment, reporting every problem at once.
+ * An empty variable counts as unset, so `PORT=` in a compose file means "the default".
+ */
+export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
+  const problems: string[] = []
+  const read = (name: keyof typeof DEFAULTS): string => {
+    const value = env[name]
+    return value === undefined || value === '' ? DEFAULTS[name] : value
+  }
+  const integer = (name: keyof typeof DEFAULTS, min: number, max: number): number => {
+    const raw = read(name)
+    if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`)
+      return min
+    }
+    return Number(raw)
+  }
+
+  const logLevel = LOG_LEVELS[read('LOG_LEVEL').toUpperCase()]
+  if (logLevel === undefined) {
+    problems.push(
+      `LOG_LEVEL must be one of DEBUG, INFO, WARNING, WARN, ERROR (got ${JSON.stringify(read('LOG_LEVEL'))})`,
+    )
+  }
+  const database = parseDatabaseUrl(read('DATABASE_URL'), cwd)
+  if (typeof database === 'string') problems.push(database)
+
+  const config: Config = {
+    webhookSecret: env.WEBHOOK_SECRET ? env.WEBHOOK_SECRET : null,
+    database: typeof database === 'string' ? { kind: 'sqlite', file: '' } : database,
+    logLevel: logLevel ?? 'info',
+    port: integer('PORT', 0, 65535),
+    host: read('HOST'),
+    maxBodyBytes: integer('MAX_BODY_BYTES', 1, 64 * 1024 * 1024),
+    sqliteBusyTimeoutMs: integer('SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze(config)
+}
+
+/**
+ * `sqlite:///rel/path.db` is relative to the working directory and `sqlite:////abs/path.db`
+ * absolute (SQLAlchemy's convention, which the brief's users already write).
+ * Returns the target, or a one-line reason naming the variable.
+ */
+export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget | string {
+  if (url.startsWith('sqlite:///')) {
+    const rest = url.slice('sqlite:///'.length)
+    if (rest === '' || rest === '/' || rest.includes('?') || rest.includes('\0')) {
+      return `DATABASE_URL must name a SQLite file such as sqlite:///data/app.db (got ${JSON.stringify(url)})`
+    }
+    return { kind: 'sqlite', file: rest.startsWith('/') ? rest : path.resolve(cwd, rest) }
+  }
+  if (/^postgres(ql)?:\/\/./.test(url)) return { kind: 'postgres', url }
+  return `DATABASE_URL must start with sqlite:///, postgres:// or postgresql:// (got ${JSON.stringify(redactUrl(url))})`
+}
+
+/** Hides a password in a connection URL before it is written anywhere. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@')
+}

@@ -1,0 +1,45 @@
+/**
+ * Every failure a client can see, with its status. The body is always `{"detail": …}`;
+ * the code doubles as the `result` of a /webhook log line and metric.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_signature: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  validation_error: 422,
+  internal_error: 500,
+  secret_not_configured: 503,
+  storage_unavailable: 503,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+/** One item of a FastAPI-shaped 422 body. */
+export interface ValidationIssue {
+  loc: (string | number)[]
+  msg: string
+  type: string
+}
+
+export class AppError extends Error {
+  readonly status: number
+  constructor(
+    readonly code: ErrorCode,
+    /** The `detail` sent to the client: a message, or the list of validation issues. */
+    readonly detail: string | ValidationIssue[],
+  ) {
+    super(typeof detail === 'string' ? detail : 'validation error')
+    this.name = 'AppError'
+    this.status = ERROR_STATUS[code]
+  }
+}
+
+/** Raised by a store when the database cannot be reached or refuses a write. */
+export class StorageUnavailableError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super('storage unavailable', options)
+    this.name = 'StorageUnavailableError'
+  }
+}

@@ -1,0 +1,42 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, StorageUnavailableError } from '../errors.js'
+import { toValidationIssues } from './validation.js'
+
+/** Maps anything thrown while serving a request to the contract's error. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error
+  if (error instanceof StorageUnavailableError)
+    return new AppError('storage_unavailable', 'storage unavailable')
+  const fastifyError = error as Partial<FastifyError>
+  if (fastifyError.validation) {
+    const location = fastifyError.validationContext === 'body' ? 'body' : 'query'
+    return new AppError('validation_error', toValidationIssues(fastifyError.validation as never, location))
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload_too_large', 'payload too large')
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('bad_request', 'request body length does not match Content-Length')
+  }
+  const status = fastifyError.statusCode
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new AppError('bad_request', STATUS_CODES[status] ?? 'Bad Request')
+  }
+  return new AppError('internal_error', 'Internal Server Error')
+}
+
+/**
+ * The root error handler: the contract's `{"detail": …}` body, and for anything
+ * unexpected a generic 500 whose cause goes to the log only.
+ */
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const appError = toAppError(error)
+  if (appError.code === 'internal_error') request.log.error({ err: error }, 'unhandled error')
+  if (appError.code === 'storage_unavailable') request.log.error({ err: error }, 'storage unavailable')
+  request.outcome = appError.code
+  // Fastify's own 4xx errors (an unsupported header value, say) keep their status code.
+  const status =
+    appError.code === 'bad_request' ? ((error as FastifyError).statusCode ?? 400) : appError.status
+  reply.code(status).send({ detail: appError.detail })
+}

@@ -1,0 +1,60 @@
+import { type Static, Type } from '@sinclair/typebox'
+
+// One schema per public shape: it validates requests, serializes responses and types the code.
+// `wellFormed` (see validation.ts) refuses unpaired UTF-16 surrogates, which JSON can
+// express but a database cannot store as sent.
+
+const MSISDN = '^\\+[0-9]{1,15}$'
+
+export const WebhookBodySchema = Type.Object({
+  message_id: Type.String({ minLength: 1, wellFormed: true }),
+  from: Type.String({ pattern: MSISDN }),
+  to: Type.String({ pattern: MSISDN }),
+  ts: Type.String({ format: 'timestamp' }),
+  // maxLength counts code points (Ajv's default), not UTF-16 units.
+  text: Type.Optional(Type.Union([Type.String({ maxLength: 4096, wellFormed: true }), Type.Null()])),
+})
+export type WebhookBody = Static<typeof WebhookBodySchema>
+
+export const MessagesQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+  from: Type.Optional(Type.String()),
+  since: Type.Optional(Type.String({ format: 'timestamp' })),
+  q: Type.Optional(Type.String()),
+})
+export type MessagesQuery = Static<typeof MessagesQuerySchema>
+
+export const MessageSchema = Type.Object({
+  message_id: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  ts: Type.String(),
+  text: Type.Union([Type.String(), Type.Null()]),
+})
+
+export const MessagePageSchema = Type.Object({
+  data: Type.Array(MessageSchema),
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+})
+
+export const StatsSchema = Type.Object({
+  total_messages: Type.Integer(),
+  senders_count: Type.Integer(),
+  messages_per_sender: Type.Array(Type.Object({ from: Type.String(), count: Type.Integer() })),
+  first_message_ts: Type.Union([Type.String(), Type.Null()]),
+  last_message_ts: Type.Union([Type.String(), Type.Null()]),
+})
+
+export const StatusSchema = Type.Object({ status: Type.String() })
+
+export const ReadinessSchema = Type.Object({
+  status: Type.String(),
+  checks: Type.Object({
+    database: Type.Boolean(),
+    schema: Type.Boolean(),
+    webhook_secret: Type.Boolean(),
+  }),
+})

@@ -1,0 +1,28 @@
+import pino, { type DestinationStream, type Logger } from 'pino'
+import type { LogLevel } from '../config.js'
+
+/**
+ * JSON lines with the contract's field names: `ts` (ISO-8601 UTC, milliseconds) and
+ * `level` as a word. No pid/hostname: the platform adds those where it wants them.
+ */
+export function createLogger(level: LogLevel, destination: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: null,
+      messageKey: 'msg',
+      timestamp: () => `,"ts":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  )
+}
+
+/**
+ * Stdout through an asynchronous buffer: the request path never waits for the terminal
+ * or a log collector. The buffer is bounded (lines beyond it are dropped rather than
+ * growing memory without limit) and is flushed on shutdown.
+ */
+export function stdoutDestination(): ReturnType<typeof pino.destination> {
+  return pino.destination({ fd: 1, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024 })
+}

@@ -1,0 +1,14 @@
+import type { Config } from '../config.js'
+import type { MessageStore } from './message-store.js'
+import { SqliteMessageStore } from './sqlite/sqlite-store.js'
+
+/** DATABASE_URL → adapter. The only module that knows every driver. */
+export async function openStore(config: Config): Promise<MessageStore> {
+  const target = config.database
+  switch (target.kind) {
+    case 'sqlite':
+      return new SqliteMessageStore({ file: target.file, busyTimeoutMs: config.sqliteBusyTimeoutMs })
+    case 'postgres':
+      throw new Error('DATABASE_URL: PostgreSQL is not supported by this version of Inlet yet')
+  }
+}

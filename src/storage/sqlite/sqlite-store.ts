@@ -1,0 +1,275 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { foldCase } from '../../domain/text-search.js'
+import { timestampSortKey } from '../../domain/timestamp.js'
+import { StorageUnavailableError } from '../../errors.js'
+import type {
+  InsertOutcome,
+  Message,
+  MessagePage,
+  MessageQuery,
+  MessageStore,
+  Stats,
+  StoreHealth,
+} from '../message-store.js'
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
+
+export interface SqliteStoreOptions {
+  file: string
+  /** How long a write waits for a lock held by another process. */
+  busyTimeoutMs?: number
+  /** Most rows written by one transaction. */
+  maxBatchRows?: number
+  clock?: () => Date
+}
+
+interface PendingInsert {
+  message: Message
+  tsKey: string
+  resolve: (outcome: InsertOutcome) => void
+  reject: (error: unknown) => void
+}
+
+interface MessageRow {
+  message_id: string
+  from_msisdn: string
+  to_msisdn: string
+  ts: string
+  text: string | null
+}
+
+const toMessage = (row: MessageRow): Message => ({
+  message_id: row.message_id,
+  from: row.from_msisdn,
+  to: row.to_msisdn,
+  ts: row.ts,
+  text: row.text,
+})
+
+/**
+ * Constraint failures are the row's own fault; everything else (disk full, read-only
+ * file, I/O error, a lock held elsewhere) means the database cannot take writes now.
+ */
+function toStoreError(error: unknown): unknown {
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return error
+  return new StorageUnavailableError({ cause: error })
+}
+
+/**
+ * The embedded SQLite adapter.
+ *
+ * Writes use group commit: inserts requested during one event-loop turn are queued and
+ * written by a single transaction at the next turn (`setImmediate`), so one fsync covers
+ * them all. better-sqlite3 is synchronous, so requests that arrive while a commit runs
+ * simply form the next batch. Each caller's promise settles only after the COMMIT that
+ * holds its row has returned (synchronous=FULL in WAL mode: the WAL is fsynced first).
+ */
+export class SqliteMessageStore implements MessageStore {
+  private readonly db: Database.Database
+  private readonly maxBatchRows: number
+  private readonly clock: () => Date
+  private queue: PendingInsert[] = []
+  private flushScheduled = false
+  private readonly statements
+  private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>()
+
+  constructor(options: SqliteStoreOptions) {
+    mkdirSync(path.dirname(options.file), { recursive: true })
+    this.db = new Database(options.file)
+    this.maxBatchRows = options.maxBatchRows ?? 512
+    this.clock = options.clock ?? (() => new Date())
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`)
+    this.db.function('inlet_fold', { deterministic: true }, (text: unknown) =>
+      typeof text === 'string' ? foldCase(text) : null,
+    )
+    this.migrate()
+    this.statements = {
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
+      insert: this.db.prepare(
+        `INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+      ),
+      total: this.db.prepare('SELECT COUNT(*) AS n FROM messages').pluck(),
+      senders: this.db.prepare('SELECT COUNT(DISTINCT from_msisdn) FROM messages').pluck(),
+      topSenders: this.db.prepare(
+        `SELECT from_msisdn AS "from", COUNT(*) AS count FROM messages
+         GROUP BY from_msisdn ORDER BY count DESC, from_msisdn ASC LIMIT 10`,
+      ),
+      first: this.db.prepare('SELECT ts FROM messages ORDER BY ts_key ASC, message_id ASC LIMIT 1').pluck(),
+      last: this.db.prepare('SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1').pluck(),
+      schemaVersion: this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck(),
+    }
+  }
+
+  private migrate(): void {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
+    )
+    const applied = new Set(
+      this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
+    )
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue
+      this.db
+        .transaction(() => {
+          this.db.exec(migration.sql)
+          this.db
+            .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
+            .run(migration.version, this.clock().toISOString())
+        })
+        .immediate()
+    }
+  }
+
+  insert(message: Message): Promise<InsertOutcome> {
+    const tsKey = timestampSortKey(message.ts)
+    if (tsKey === null) return Promise.reject(new TypeError('ts is not a valid timestamp'))
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message, tsKey, resolve, reject })
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        setImmediate(this.flush)
+      }
+    })
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false
+    const queue = this.queue
+    this.queue = []
+    for (let start = 0; start < queue.length; start += this.maxBatchRows) {
+      this.commitBatch(queue.slice(start, start + this.maxBatchRows))
+    }
+  }
+
+  /**
+   * Writes a batch in one transaction. A row that fails on its own is answered with its
+   * error and its neighbours still commit; if that failure aborted the transaction, the
+   * batch is retried without the row.
+   */
+  private commitBatch(batch: PendingInsert[]): void {
+    const { begin, commit, rollback, insert } = this.statements
+    let rows = batch
+    while (rows.length > 0) {
+      const outcomes: (InsertOutcome | unknown)[] = new Array(rows.length)
+      try {
+        begin.run()
+      } catch (error) {
+        for (const row of rows) row.reject(toStoreError(error))
+        return
+      }
+      let abortedAt = -1
+      const createdAt = this.clock().toISOString()
+      for (let i = 0; i < rows.length; i++) {
+        const { message: m, tsKey } = rows[i] as PendingInsert
+        try {
+          const result = insert.run(m.message_id, m.from, m.to, m.ts, tsKey, m.text, createdAt)
+          outcomes[i] = result.changes === 1 ? 'created' : 'duplicate'
+        } catch (error) {
+          outcomes[i] = { error }
+          if (!this.db.inTransaction) {
+            abortedAt = i
+            break
+          }
+        }
+      }
+      if (abortedAt >= 0) {
+        const failed = rows[abortedAt] as PendingInsert
+        failed.reject(toStoreError((outcomes[abortedAt] as { error: unknown }).error))
+        rows = rows.filter((_, i) => i !== abortedAt)
+        continue
+      }
+      try {
+        commit.run()
+      } catch (error) {
+        if (this.db.inTransaction) rollback.run()
+        for (const row of rows) row.reject(toStoreError(error))
+        return
+      }
+      for (let i = 0; i < rows.length; i++) {
+        const outcome = outcomes[i]
+        const row = rows[i] as PendingInsert
+        if (typeof outcome === 'string') row.resolve(outcome as InsertOutcome)
+        else row.reject(toStoreError((outcome as { error: unknown }).error))
+      }
+      return
+    }
+  }
+
+  async list(query: MessageQuery): Promise<MessagePage> {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (query.from !== undefined) {
+      where.push('from_msisdn = ?')
+      params.push(query.from)
+    }
+    if (query.since !== undefined) {
+      where.push('ts_key >= ?')
+      params.push(timestampSortKey(query.since))
+    }
+    if (query.q !== undefined) {
+      where.push('instr(inlet_fold(text), ?) > 0')
+      params.push(foldCase(query.q))
+    }
+    const { page, count } = this.listStatementsFor(where)
+    return this.read(() => ({
+      data: (page.all(...params, query.limit, query.offset) as MessageRow[]).map(toMessage),
+      total: count.get(...params) as number,
+    }))
+  }
+
+  private listStatementsFor(where: string[]) {
+    const key = where.join(' AND ')
+    let cached = this.listStatements.get(key)
+    if (cached === undefined) {
+      const filter = where.length > 0 ? `WHERE ${key}` : ''
+      cached = {
+        page: this.db.prepare(
+          `SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ${filter}
+           ORDER BY ts_key ASC, message_id ASC LIMIT ? OFFSET ?`,
+        ),
+        count: this.db.prepare(`SELECT COUNT(*) FROM messages ${filter}`).pluck(),
+      }
+      this.listStatements.set(key, cached)
+    }
+    return cached
+  }
+
+  async stats(): Promise<Stats> {
+    const s = this.statements
+    return this.read(() => ({
+      total_messages: s.total.get() as number,
+      senders_count: s.senders.get() as number,
+      messages_per_sender: s.topSenders.all() as Stats['messages_per_sender'],
+      first_message_ts: (s.first.get() as string | undefined) ?? null,
+      last_message_ts: (s.last.get() as string | undefined) ?? null,
+    }))
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      return { database: true, schema: this.statements.schemaVersion.get() === SCHEMA_VERSION }
+    } catch {
+      return { database: false, schema: false }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.flushScheduled) this.flush()
+    if (this.db.open) this.db.close()
+  }
+
+  private read<T>(run: () => T): T {
+    try {
+      return run()
+    } catch (error) {
+      throw toStoreError(error)
+    }
+  }
+}
