@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { type Config, loadConfig } from '../../src/config.js'
+import { createLogger } from '../../src/observability/logger.js'
+import { signBody } from '../../src/signature/verify-signature.js'
+import type { Message } from '../../src/storage/message-store.js'
+import { SqliteMessageStore } from '../../src/storage/sqlite/sqlite-store.js'
+
+export const SECRET = 'testsecret'
+
+export interface TestApp {
+  app: FastifyInstance
+  store: SqliteMessageStore
+  file: string
+  /** Every line the app has logged so far, parsed. */
+  logs(): Record<string, unknown>[]
+  /** The access lines (one per request). */
+  accessLines(): Record<string, unknown>[]
+  close(): Promise<void>
+}
+
+/** A fresh temporary folder, removed when the test ends. */
+export function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-test-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/**
+ * The real app on a real SQLite file, built exactly as the server builds it, with the
+ * log lines captured. `env` overrides the environment the config is read from.
+ */
+export async function createTestApp(
+  t: { after(fn: () => void | Promise<void>): void },
+  options: { env?: Record<string, string>; file?: string } = {},
+): Promise<TestApp> {
+  const file = options.file ?? path.join(tempDir(t), 'app.db')
+  const config: Config = loadConfig({
+    WEBHOOK_SECRET: SECRET,
+    DATABASE_URL: `sqlite:///${file}`,
+    LOG_LEVEL: 'DEBUG',
+    ...options.env,
+  })
+  const lines: string[] = []
+  const logger = createLogger(config.logLevel, { write: (line: string) => void lines.push(line) })
+  const store = new SqliteMessageStore({ file, busyTimeoutMs: config.sqliteBusyTimeoutMs })
+  const app = buildApp({ config, store, logger })
+  await app.ready()
+  let closed = false
+  const close = async () => {
+    if (closed) return
+    closed = true
+    await app.close()
+    await store.close()
+  }
+  t.after(close)
+  const logs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+  return {
+    app,
+    store,
+    file,
+    logs,
+    accessLines: () => logs().filter((line) => line.msg === 'request completed'),
+    close,
+  }
+}
+
+let counter = 0
+
+/** A valid webhook body; each call makes a new message_id unless one is given. */
+export function message(overrides: Partial<Record<keyof Message, unknown>> = {}): Record<string, unknown> {
+  counter += 1
+  return {
+    message_id: `m-${process.pid}-${counter}`,
+    from: '+919876543210',
+    to: '+14155550100',
+    ts: '2025-01-15T10:00:00Z',
+    text: 'Hello',
+    ...overrides,
+  }
+}
+
+/** POST /webhook with a correct signature over exactly the bytes sent. */
+export function postSigned(
+  app: FastifyInstance,
+  body: unknown,
+  options: { headers?: Record<string, string>; secret?: string } = {},
+) {
+  const raw = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
+  return app.inject({
+    method: 'POST',
+    url: '/webhook',
+    payload: raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-signature': signBody(options.secret ?? SECRET, raw),
+      ...options.headers,
+    },
+  })
+}
+
+/** Sample value of one series in a Prometheus text exposition, 0 when absent. */
+export async function metricValue(app: FastifyInstance, series: string): Promise<number> {
+  const response = await app.inject({ method: 'GET', url: '/metrics' })
+  for (const line of response.body.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1))
+  }
+  return 0
+}
+
+/** Compares strings by UTF-8 bytes, the order the contract gives message_id. */
+export function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
