@@ -118,7 +118,11 @@ test('every bad query parameter is listed in one 422', async (t) => {
   assert.equal(response.statusCode, 422)
   assert.deepEqual(response.json(), {
     detail: [
-      { loc: ['query', 'limit'], msg: 'Input should be greater than or equal to 1', type: 'greater_than_equal' },
+      {
+        loc: ['query', 'limit'],
+        msg: 'Input should be greater than or equal to 1',
+        type: 'greater_than_equal',
+      },
       {
         loc: ['query', 'offset'],
         msg: 'Input should be a valid integer, unable to parse string as an integer',
@@ -238,13 +242,20 @@ test('filters combine with AND and apply before paging', async (t) => {
   }
   await seed(testApp, bodies)
   const expected = bodies
-    .filter((b) => b.from === '+100' && (b.ts as string) >= '2025-03-03T00:00:00Z' && matchesQuery(b.text as string, 'ALPHA'))
+    .filter(
+      (b) =>
+        b.from === '+100' &&
+        (b.ts as string) >= '2025-03-03T00:00:00Z' &&
+        matchesQuery(b.text as string, 'ALPHA'),
+    )
     .map((b) => b.message_id)
   // f00 is before since, f07 is from +200, the rest is not Alpha.
   assert.deepEqual(expected, ['f04', 'f06', 'f08'])
   const paged: string[] = []
   for (let offset = 0; offset < 4; offset += 2) {
-    const page = (await list(testApp, `?from=%2B100&since=2025-03-03T00:00:00Z&q=ALPHA&limit=2&offset=${offset}`)).json()
+    const page = (
+      await list(testApp, `?from=%2B100&since=2025-03-03T00:00:00Z&q=ALPHA&limit=2&offset=${offset}`)
+    ).json()
     assert.equal(page.total, 3)
     paged.push(...(page.data as Item[]).map((i) => i.message_id))
   }

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
-import { createTestApp, message, metricValue, postSigned, SECRET } from './helpers/test-app.js'
 import { signBody } from '../src/signature/verify-signature.js'
+import { createTestApp, message, metricValue, postSigned, SECRET } from './helpers/test-app.js'
 
 function storedRows(file: string) {
   const db = new Database(file, { readonly: true })
   try {
-    return db.prepare('SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY rowid').all()
+    return db
+      .prepare('SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY rowid')
+      .all()
   } finally {
     db.close()
   }
@@ -86,15 +88,24 @@ const badSignatures: [string, Record<string, string>][] = [
   ['missing', {}],
   ['empty', { 'x-signature': '' }],
   ['one digit short', { 'x-signature': goodSignature.slice(0, 63) }],
-  ['one digit long (a valid signature followed by an extra character)', { 'x-signature': `${goodSignature}0` }],
+  [
+    'one digit long (a valid signature followed by an extra character)',
+    { 'x-signature': `${goodSignature}0` },
+  ],
   ['a valid signature followed by a space-separated suffix', { 'x-signature': `${goodSignature} x` }],
   ['much too long', { 'x-signature': goodSignature.repeat(3) }],
   ['64 characters with a non-hex one', { 'x-signature': `${goodSignature.slice(0, 63)}g` }],
-  ['non-hex that Buffer.from would half-decode', { 'x-signature': `${goodSignature.slice(0, 10)}zz${goodSignature.slice(12)}` }],
+  [
+    'non-hex that Buffer.from would half-decode',
+    { 'x-signature': `${goodSignature.slice(0, 10)}zz${goodSignature.slice(12)}` },
+  ],
   ['prefixed with sha256=', { 'x-signature': `sha256=${goodSignature}` }],
   ['base64 of the right digest', { 'x-signature': Buffer.from(goodSignature, 'hex').toString('base64') }],
   ['signed with another secret', { 'x-signature': signBody('other-secret', Buffer.from(validBody)) }],
-  ['over a re-serialized body', { 'x-signature': signBody(SECRET, Buffer.from(JSON.stringify(JSON.parse(validBody), null, 1))) }],
+  [
+    'over a re-serialized body',
+    { 'x-signature': signBody(SECRET, Buffer.from(JSON.stringify(JSON.parse(validBody), null, 1))) },
+  ],
   ['surrounded by whitespace', { 'x-signature': ` ${goodSignature}` }],
 ]
 
@@ -171,7 +182,12 @@ for (const [name, raw] of notObjects) {
 
 test('the body is read as JSON whatever the Content-Type says', async (t) => {
   const { app } = await createTestApp(t)
-  for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', undefined]) {
+  for (const contentType of [
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/octet-stream',
+    undefined,
+  ]) {
     const raw = Buffer.from(JSON.stringify(message()))
     const headers: Record<string, string> = { 'x-signature': signBody(SECRET, raw) }
     if (contentType) headers['content-type'] = contentType
@@ -250,7 +266,11 @@ test('every problem of a body is listed, each once, in the FastAPI shape', async
   const detail = await fieldErrors(app, { from: 'nope', to: '+1', ts: '2025-02-30T00:00:00Z', text: 7 })
   assert.deepEqual(detail, [
     { loc: ['body', 'message_id'], msg: 'Field required', type: 'missing' },
-    { loc: ['body', 'from'], msg: "String should match pattern '^\\+[0-9]{1,15}$'", type: 'string_pattern_mismatch' },
+    {
+      loc: ['body', 'from'],
+      msg: "String should match pattern '^\\+[0-9]{1,15}$'",
+      type: 'string_pattern_mismatch',
+    },
     {
       loc: ['body', 'ts'],
       msg: 'Input should be a UTC timestamp YYYY-MM-DDTHH:MM:SS[.fraction]Z on a real calendar date',

@@ -71,7 +71,9 @@ export async function createTestApp(
 let counter = 0
 
 /** A valid webhook body; each call makes a new message_id unless one is given. */
-export function message(overrides: Partial<Record<keyof Message, unknown>> = {}): Record<string, unknown> {
+export function message(
+  overrides: Partial<Record<keyof Message, unknown>> & Record<string, unknown> = {},
+): Record<string, unknown> {
   counter += 1
   return {
     message_id: `m-${process.pid}-${counter}`,
@@ -89,7 +91,9 @@ export function postSigned(
   body: unknown,
   options: { headers?: Record<string, string>; secret?: string } = {},
 ) {
-  const raw = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
+  const raw = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
   return app.inject({
     method: 'POST',
     url: '/webhook',

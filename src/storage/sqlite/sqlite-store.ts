@@ -70,6 +70,8 @@ export class SqliteMessageStore implements MessageStore {
   private readonly db: Database.Database
   private readonly maxBatchRows: number
   private readonly clock: () => Date
+  /** Transactions and rows committed by group commit, for metrics and tests. */
+  readonly commits = { transactions: 0, rows: 0 }
   private queue: PendingInsert[] = []
   private flushScheduled = false
   private readonly statements
@@ -192,6 +194,8 @@ export class SqliteMessageStore implements MessageStore {
         for (const row of rows) row.reject(toStoreError(error))
         return
       }
+      this.commits.transactions += 1
+      this.commits.rows += rows.length
       for (let i = 0; i < rows.length; i++) {
         const outcome = outcomes[i]
         const row = rows[i] as PendingInsert

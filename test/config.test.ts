@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { test } from 'node:test'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0:8000, 64 KiB bodies', () => {
+  const config = loadConfig({}, '/srv/inlet')
+  assert.deepEqual(config, {
+    webhookSecret: null,
+    database: { kind: 'sqlite', file: path.resolve('/srv/inlet', 'data/app.db') },
+    logLevel: 'info',
+    port: 8000,
+    host: '0.0.0.0',
+    maxBodyBytes: 65536,
+    sqliteBusyTimeoutMs: 5000,
+  })
+  assert.ok(Object.isFrozen(config))
+})
+
+test('DATABASE_URL: three slashes are relative to the working directory, four are absolute', () => {
+  assert.deepEqual(loadConfig({ DATABASE_URL: 'sqlite:///rel/x.db' }, '/w').database, {
+    kind: 'sqlite',
+    file: '/w/rel/x.db',
+  })
+  assert.deepEqual(loadConfig({ DATABASE_URL: 'sqlite:////data/app.db' }, '/w').database, {
+    kind: 'sqlite',
+    file: '/data/app.db',
+  })
+  assert.deepEqual(loadConfig({ DATABASE_URL: 'postgresql://u:p@h/db' }).database, {
+    kind: 'postgres',
+    url: 'postgresql://u:p@h/db',
+  })
+})
+
+test('LOG_LEVEL accepts DEBUG, INFO, WARNING, WARN and ERROR in any case', () => {
+  const levels: [string, string][] = [
+    ['debug', 'debug'],
+    ['Info', 'info'],
+    ['WARNING', 'warn'],
+    ['warn', 'warn'],
+    ['ERROR', 'error'],
+  ]
+  for (const [given, level] of levels) assert.equal(loadConfig({ LOG_LEVEL: given }).logLevel, level)
+})
+
+test('invalid values refuse start-up with every problem named by its variable, and no password', () => {
+  assert.throws(
+    () =>
+      loadConfig({
+        DATABASE_URL: 'mysql://user:hunter2@db/x',
+        LOG_LEVEL: 'LOUD',
+        PORT: '80a',
+        MAX_BODY_BYTES: '0',
+      }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError)
+      assert.equal(error.problems.length, 4)
+      for (const name of ['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'MAX_BODY_BYTES']) {
+        assert.ok(error.message.includes(name), name)
+      }
+      assert.equal(error.message.includes('hunter2'), false)
+      return true
+    },
+  )
+  assert.throws(() => loadConfig({ PORT: '65536' }), /PORT/)
+  assert.throws(() => loadConfig({ DATABASE_URL: 'sqlite://relative.db' }), /DATABASE_URL/)
+  assert.throws(() => loadConfig({ DATABASE_URL: 'sqlite:///' }), /DATABASE_URL/)
+})
+
+test('an empty WEBHOOK_SECRET counts as not configured', () => {
+  assert.equal(loadConfig({ WEBHOOK_SECRET: '' }).webhookSecret, null)
+  assert.equal(loadConfig({ WEBHOOK_SECRET: 'k' }).webhookSecret, 'k')
+})

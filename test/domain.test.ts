@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { foldCase, matchesQuery } from '../src/domain/text-search.js'
+import { timestampSortKey } from '../src/domain/timestamp.js'
+import { signBody, verifySignature } from '../src/signature/verify-signature.js'
+
+test('timestampSortKey orders instants as strings and drops insignificant fraction zeros', () => {
+  assert.equal(timestampSortKey('2025-01-01T00:00:00Z'), '2025-01-01T00:00:00')
+  assert.equal(timestampSortKey('2025-01-01T00:00:00.000Z'), '2025-01-01T00:00:00')
+  assert.equal(timestampSortKey('2025-01-01T00:00:00.120Z'), '2025-01-01T00:00:00.12')
+  const ordered = [
+    '2025-01-01T00:00:00Z',
+    '2025-01-01T00:00:00.05Z',
+    '2025-01-01T00:00:00.5Z',
+    '2025-01-01T00:00:01Z',
+  ]
+  const keys = ordered.map((ts) => timestampSortKey(ts) as string)
+  assert.deepEqual([...keys].sort(), keys)
+  assert.equal(timestampSortKey('0000-01-01T00:00:00Z'), null)
+})
+
+test('foldCase is applied per code point, so folding keeps substrings', () => {
+  assert.equal(foldCase('ÉCOLE'), 'école')
+  assert.equal(foldCase('Straße'), 'strasse')
+  assert.equal(foldCase('ΟΔΟΣ'), 'οδοσ')
+  assert.equal(foldCase('ς'), 'σ')
+  assert.equal(matchesQuery('ΟΔΟΣ ΜΑΣ', 'Σ Μ'), true)
+  assert.equal(matchesQuery(null, 'a'), false)
+  assert.equal(matchesQuery('100%', '%'), true)
+})
+
+test('verifySignature accepts only the exact 64-hex HMAC and never throws on malformed input', () => {
+  const body = Buffer.from('{"a":1}')
+  const good = signBody('k', body)
+  assert.equal(verifySignature('k', body, good), true)
+  assert.equal(verifySignature('k', body, good.toUpperCase()), true)
+  for (const bad of [
+    undefined,
+    '',
+    good.slice(1),
+    `${good}a`,
+    `${good.slice(0, 63)}z`,
+    `sha256=${good}`,
+    'é'.repeat(64),
+  ]) {
+    assert.equal(verifySignature('k', body, bad), false, String(bad))
+  }
+  assert.equal(verifySignature('other', body, good), false)
+})

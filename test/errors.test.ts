@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import Database from 'better-sqlite3'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { createLogger } from '../src/observability/logger.js'
+import type { MessageStore } from '../src/storage/message-store.js'
+import { createTestApp } from './helpers/test-app.js'
+
+test('an unknown route answers 404 {"detail":"Not Found"}', async (t) => {
+  const { app } = await createTestApp(t)
+  for (const url of ['/', '/nope', '/messages/extra', '/webhook/', '/health']) {
+    const response = await app.inject({ method: 'GET', url })
+    assert.equal(response.statusCode, 404, url)
+    assert.equal(response.body, '{"detail":"Not Found"}')
+  }
+})
+
+test('a wrong method on a known path answers 405 {"detail":"Method Not Allowed"} with Allow', async (t) => {
+  const { app } = await createTestApp(t)
+  const cases: [string, string, string][] = [
+    ['GET', '/webhook', 'POST'],
+    ['PUT', '/webhook', 'POST'],
+    ['POST', '/messages', 'GET, HEAD'],
+    ['DELETE', '/stats', 'GET, HEAD'],
+    ['POST', '/health/live', 'GET, HEAD'],
+    ['PATCH', '/health/ready', 'GET, HEAD'],
+    ['POST', '/metrics', 'GET, HEAD'],
+  ]
+  for (const [method, url, allow] of cases) {
+    const response = await app.inject({
+      method: method as 'GET',
+      url,
+      payload: method === 'GET' ? undefined : '{"broken json',
+      headers: { 'content-type': 'application/json' },
+    })
+    assert.equal(response.statusCode, 405, `${method} ${url}`)
+    assert.equal(response.body, '{"detail":"Method Not Allowed"}')
+    assert.equal(response.headers.allow, allow)
+  }
+})
+
+test('an URL that cannot be decoded answers 400 in the contract shape and is logged once', async (t) => {
+  const testApp = await createTestApp(t)
+  const response = await testApp.app.inject({ method: 'GET', url: '/%zz' })
+  assert.equal(response.statusCode, 400)
+  assert.deepEqual(response.json(), { detail: 'Bad Request' })
+  assert.equal(typeof response.headers['x-request-id'], 'string')
+  assert.deepEqual(
+    testApp.accessLines().map((l) => [l.path, l.status]),
+    [['/%zz', 400]],
+  )
+})
+
+test('a database whose schema was broken under the app answers 503 storage unavailable, cause in the log', async (t) => {
+  const testApp = await createTestApp(t)
+  const db = new Database(testApp.file)
+  db.exec('ALTER TABLE messages RENAME COLUMN text TO body')
+  db.close()
+  const response = await testApp.app.inject({ method: 'GET', url: '/messages' })
+  assert.equal(response.statusCode, 503)
+  assert.deepEqual(response.json(), { detail: 'storage unavailable' })
+  assert.equal(response.body.includes('body'), false)
+  const errorLines = testApp.logs().filter((l) => l.level === 'error')
+  assert.ok(
+    errorLines.some((l) => JSON.stringify(l).includes('no such column')),
+    'cause is logged',
+  )
+})
+
+test('an unexpected failure answers a generic 500; the cause goes to the log only', async (t) => {
+  // The one test double in the suite: a store that fails in a way no adapter maps,
+  // which is exactly the case the generic 500 exists for.
+  const failing = (): Promise<never> =>
+    Promise.reject(new Error('driver said: secret internals at /var/lib/x'))
+  const store: MessageStore = {
+    insert: failing,
+    list: failing,
+    stats: failing,
+    health: async () => ({ database: true, schema: true }),
+    close: async () => {},
+  }
+  const lines: string[] = []
+  const logger = createLogger('info', { write: (line: string) => void lines.push(line) })
+  const app = buildApp({ config: loadConfig({ WEBHOOK_SECRET: 's' }), store, logger })
+  t.after(() => app.close())
+  const response = await app.inject({ method: 'GET', url: '/stats' })
+  assert.equal(response.statusCode, 500)
+  assert.equal(response.body, '{"detail":"Internal Server Error"}')
+  const parsed = lines.map((line) => JSON.parse(line))
+  assert.ok(parsed.some((l) => l.level === 'error' && JSON.stringify(l).includes('secret internals')))
+  const access = parsed.filter((l) => l.msg === 'request completed')
+  assert.deepEqual(
+    access.map((l) => [l.status, l.level]),
+    [[500, 'error']],
+  )
+})

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { test } from 'node:test'
+import Database from 'better-sqlite3'
+import { StorageUnavailableError } from '../src/errors.js'
+import type { Message } from '../src/storage/message-store.js'
+import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
+import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
+
+function openStore(
+  t: Parameters<typeof tempDir>[0],
+  file = path.join(tempDir(t), 'store.db'),
+  busyTimeoutMs = 50,
+) {
+  const store = new SqliteMessageStore({ file, busyTimeoutMs })
+  t.after(() => store.close())
+  return { store, file }
+}
+
+const msg = (id: string, text: string | null = 'hi'): Message => ({
+  message_id: id,
+  from: '+100',
+  to: '+200',
+  ts: '2025-01-01T00:00:00Z',
+  text,
+})
+
+test('inserts issued in one event-loop turn commit in one transaction, with per-message outcomes', async (t) => {
+  const { store, file } = openStore(t)
+  await store.insert(msg('existing', 'old'))
+  const before = { ...store.commits }
+  const outcomes = await Promise.all([
+    store.insert(msg('a')),
+    store.insert(msg('b')),
+    store.insert(msg('a', 'second copy in the same batch')),
+    store.insert(msg('existing', 'new')),
+    store.insert(msg('c')),
+  ])
+  assert.deepEqual(outcomes, ['created', 'created', 'duplicate', 'duplicate', 'created'])
+  assert.deepEqual(store.commits, { transactions: before.transactions + 1, rows: before.rows + 5 })
+  const db = new Database(file, { readonly: true })
+  t.after(() => db.close())
+  assert.deepEqual(db.prepare('SELECT message_id, text FROM messages ORDER BY rowid').all(), [
+    { message_id: 'existing', text: 'old' },
+    { message_id: 'a', text: 'hi' },
+    { message_id: 'b', text: 'hi' },
+    { message_id: 'c', text: 'hi' },
+  ])
+})
+
+test('a row that fails on its own is rejected while its neighbours in the batch commit', async (t) => {
+  const { store } = openStore(t)
+  const broken = { ...msg('broken'), from: null } as unknown as Message // violates NOT NULL
+  const settled = await Promise.allSettled([
+    store.insert(msg('left')),
+    store.insert(broken),
+    store.insert(msg('right')),
+  ])
+  assert.deepEqual(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  )
+  const failure = (settled[1] as PromiseRejectedResult).reason as { code?: string }
+  assert.equal(failure.code, 'SQLITE_CONSTRAINT_NOTNULL')
+  const page = await store.list({ limit: 10, offset: 0 })
+  assert.deepEqual(
+    page.data.map((m) => m.message_id),
+    ['left', 'right'],
+  )
+})
+
+test('an insert resolves only after its row is committed and visible to another connection', async (t) => {
+  const { store, file } = openStore(t)
+  const reader = new Database(file, { readonly: true })
+  t.after(() => reader.close())
+  const seen = reader.prepare('SELECT COUNT(*) FROM messages WHERE message_id = ?').pluck()
+  const ids = Array.from({ length: 50 }, (_, i) => `visible-${i}`)
+  const visibleAtAck: number[] = []
+  await Promise.all(
+    ids.map((id) =>
+      store.insert(msg(id)).then(() => {
+        visibleAtAck.push(seen.get(id) as number)
+      }),
+    ),
+  )
+  assert.deepEqual(
+    visibleAtAck,
+    ids.map(() => 1),
+  )
+})
+
+test('when the commit cannot happen (the write lock is held elsewhere) nothing is acknowledged', async (t) => {
+  const { store, file } = openStore(t)
+  const other = new Database(file)
+  t.after(() => other.close())
+  other.exec('BEGIN IMMEDIATE')
+  const settled = await Promise.allSettled([store.insert(msg('x')), store.insert(msg('y'))])
+  for (const result of settled) {
+    assert.equal(result.status, 'rejected')
+    assert.ok((result as PromiseRejectedResult).reason instanceof StorageUnavailableError)
+  }
+  other.exec('ROLLBACK')
+  // The store recovers by itself once the lock is released.
+  assert.equal(await store.insert(msg('x')), 'created')
+  assert.equal((await store.list({ limit: 10, offset: 0 })).total, 1)
+})
+
+test('POST /webhook answers 503 storage unavailable, never 200, while the database refuses writes', async (t) => {
+  const testApp = await createTestApp(t, { env: { SQLITE_BUSY_TIMEOUT_MS: '20' } })
+  const other = new Database(testApp.file)
+  t.after(() => other.close())
+  other.exec('BEGIN IMMEDIATE')
+  const body = message()
+  const refused = await postSigned(testApp.app, body)
+  assert.equal(refused.statusCode, 503)
+  assert.deepEqual(refused.json(), { detail: 'storage unavailable' })
+  assert.equal(testApp.accessLines()[0]?.result, 'storage_unavailable')
+  other.exec('ROLLBACK')
+  const accepted = await postSigned(testApp.app, body)
+  assert.equal(accepted.statusCode, 200)
+  assert.equal(testApp.accessLines()[1]?.result, 'created')
+})
+
+test('a restart keeps every message: a new app on the same file serves what the old one stored', async (t) => {
+  const first = await createTestApp(t)
+  const bodies = [message({ text: 'kept 1' }), message({ text: null, ts: '2025-02-01T00:00:00.5Z' })]
+  for (const body of bodies) assert.equal((await postSigned(first.app, body)).statusCode, 200)
+  const before = (await first.app.inject({ method: 'GET', url: '/messages' })).json()
+  await first.close()
+
+  const second = await createTestApp(t, { file: first.file })
+  const after = (await second.app.inject({ method: 'GET', url: '/messages' })).json()
+  assert.deepEqual(after, before)
+  assert.equal(after.total, 2)
+  assert.equal((await postSigned(second.app, bodies[0])).statusCode, 200)
+  assert.equal(second.accessLines()[1]?.result, 'duplicate')
+  // Migrations ran once and are not re-applied on restart.
+  const db = new Database(first.file, { readonly: true })
+  t.after(() => db.close())
+  assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').pluck().all(), [1])
+})
+
+test('the database runs in WAL mode', async (t) => {
+  const { file } = openStore(t)
+  const db = new Database(file, { readonly: true })
+  t.after(() => db.close())
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
+})
+
+test('the parent folder of the SQLite file is created when missing', async (t) => {
+  const file = path.join(tempDir(t), 'deep', 'er', 'app.db')
+  const { store } = openStore(t, file)
+  assert.equal(await store.insert(msg('a')), 'created')
+})
