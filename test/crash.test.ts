@@ -1,0 +1,13 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { runCrashCycles } from './crash/crash-harness.js'
+
+// The bounded version; `npm run test:crash` runs the long one.
+test('every 200 from POST /webhook survives SIGKILL and restart (3 crash cycles)', {
+  timeout: 60_000,
+}, async (t) => {
+  const result = await runCrashCycles({ cycles: 3, concurrency: 32, log: (line) => t.diagnostic(line) })
+  assert.equal(result.cycles, 3)
+  assert.ok(result.acknowledged > 0, 'no message was acknowledged, so nothing was proven')
+  assert.ok(result.checked >= result.acknowledged)
+})
