@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util'
+
+export interface Options {
+  connections: number
+  /** Seconds per measured run. */
+  duration: number
+  /** Seconds of uncounted load after each server start. */
+  warmup: number
+  /** Runs per server; the two servers alternate. */
+  runs: number
+  bodies: number
+  prefill: number
+  store: 'sqlite'
+  /** Where the "## Ingest" section is written; null when `--out -`. */
+  out: string | null
+  help: boolean
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Measures POST /webhook throughput of Inlet against a bare Fastify server (the ceiling),
+each pinned to core 0 and driven by wrk from core 1.
+
+  --connections N  wrk connections (default 50)
+  --duration S     seconds per measured run (default 10)
+  --warmup S       uncounted seconds after each server start (default 2)
+  --runs N         runs per server, interleaved ceiling/Inlet (default 3)
+  --bodies N       distinct signed bodies wrk cycles through (default 200000)
+  --prefill N      rows in Inlet's database before each run (default 0)
+  --store NAME     Inlet's store: sqlite (default; the only one supported yet)
+  --out PATH       file whose "## Ingest" section is replaced (default bench/RESULTS.md;
+                   "-" writes nothing)
+  --help           this text
+`
+
+const INTEGER_OPTIONS = {
+  connections: { default: '50', min: 1 },
+  duration: { default: '10', min: 1 },
+  warmup: { default: '2', min: 1 },
+  runs: { default: '3', min: 1 },
+  bodies: { default: '200000', min: 1 },
+  prefill: { default: '0', min: 0 },
+} as const
+
+function toInteger(name: string, raw: string, min: number): number {
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new UsageError(`--${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`)
+  }
+  return Number(raw)
+}
+
+export function parseOptions(argv: string[], defaultOut: string): Options {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(
+          Object.entries(INTEGER_OPTIONS).map(([name, o]) => [name, { type: 'string', default: o.default }]),
+        ),
+        store: { type: 'string', default: 'sqlite' },
+        out: { type: 'string', default: defaultOut },
+        help: { type: 'boolean', default: false },
+      },
+    }))
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  const int = (name: keyof typeof INTEGER_OPTIONS) =>
+    toInteger(name, values[name] as string, INTEGER_OPTIONS[name].min)
+  const store = values.store as string
+  if (store !== 'sqlite') {
+    throw new UsageError(`--store ${store} is not supported yet: only sqlite is`)
+  }
+  const out = values.out as string
+  return {
+    connections: int('connections'),
+    duration: int('duration'),
+    warmup: int('warmup'),
+    runs: int('runs'),
+    bodies: int('bodies'),
+    prefill: int('prefill'),
+    store,
+    out: out === '-' ? null : out,
+    help: values.help === true,
+  }
+}
