@@ -7,13 +7,13 @@ import type { Message } from '../src/storage/message-store.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
 
-function openStore(
-  t: Parameters<typeof tempDir>[0],
-  file = path.join(tempDir(t), 'store.db'),
-  busyTimeoutMs = 50,
-) {
-  const store = new SqliteMessageStore({ file, busyTimeoutMs })
-  t.after(() => store.close())
+function openStore(t: Parameters<typeof tempDir>[0], name = 'store.db') {
+  let store: SqliteMessageStore | undefined
+  const file = path.join(
+    tempDir(t, () => store?.close()),
+    name,
+  )
+  store = new SqliteMessageStore({ file, busyTimeoutMs: 50 })
   return { store, file }
 }
 
@@ -138,6 +138,7 @@ test('a restart keeps every message: a new app on the same file serves what the 
   const db = new Database(first.file, { readonly: true })
   t.after(() => db.close())
   assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').pluck().all(), [1])
+  await second.close()
 })
 
 test('the database runs in WAL mode', async (t) => {
@@ -148,7 +149,6 @@ test('the database runs in WAL mode', async (t) => {
 })
 
 test('the parent folder of the SQLite file is created when missing', async (t) => {
-  const file = path.join(tempDir(t), 'deep', 'er', 'app.db')
-  const { store } = openStore(t, file)
+  const { store } = openStore(t, path.join('deep', 'er', 'app.db'))
   assert.equal(await store.insert(msg('a')), 'created')
 })

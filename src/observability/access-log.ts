@@ -30,7 +30,7 @@ export class AccessLog extends LogController {
     const latencyMs = Number.isFinite(reply.elapsedTime) ? reply.elapsedTime : 0
     const metrics = this.metrics
     // The route template, never the raw URL: a label per URL would be a memory leak.
-    metrics.httpRequests.inc({ path: request.routeOptions.url ?? 'unmatched', status })
+    metrics.countRequest(request.routeOptions.url ?? 'unmatched', status)
     metrics.requestLatency.observe(latencyMs)
 
     const path = pathOf(request.url)
@@ -46,7 +46,7 @@ export class AccessLog extends LogController {
       line.dup = result === 'duplicate'
       line.result = result
       if (request.messageId !== undefined) line.message_id = request.messageId
-      metrics.webhookRequests.inc({ result })
+      metrics.countWebhook(result)
       if (result === 'invalid_signature') level = 'error'
     }
     if (error) line.err = error

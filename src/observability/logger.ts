@@ -1,6 +1,19 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { LogLevel } from '../config.js'
 
+let cachedMs = 0
+let cachedTimestamp = ''
+
+/** `,"ts":"<ISO-8601>"`, formatted once per millisecond: at thousands of lines a second most share one. */
+function timestamp(): string {
+  const now = Date.now()
+  if (now !== cachedMs) {
+    cachedMs = now
+    cachedTimestamp = `,"ts":"${new Date(now).toISOString()}"`
+  }
+  return cachedTimestamp
+}
+
 /**
  * JSON lines with the contract's field names: `ts` (ISO-8601 UTC, milliseconds) and
  * `level` as a word. No pid/hostname: the platform adds those where it wants them.
@@ -11,7 +24,7 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
       level,
       base: null,
       messageKey: 'msg',
-      timestamp: () => `,"ts":"${new Date().toISOString()}"`,
+      timestamp,
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,

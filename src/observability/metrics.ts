@@ -42,5 +42,28 @@ export function createMetrics() {
     buckets: LATENCY_BUCKETS_MS,
     registers: [registry],
   })
-  return { registry, httpRequests, webhookRequests, requestLatency }
+  // Labelled children are looked up once per label set, not hashed on every request.
+  const requestCounters = new Map<string, Counter.Internal>()
+  const webhookCounters = new Map<Outcome, Counter.Internal>()
+  return {
+    registry,
+    requestLatency,
+    countRequest(path: string, status: number): void {
+      const key = `${status} ${path}`
+      let counter = requestCounters.get(key)
+      if (counter === undefined) {
+        counter = httpRequests.labels({ path, status })
+        requestCounters.set(key, counter)
+      }
+      counter.inc()
+    },
+    countWebhook(result: Outcome): void {
+      let counter = webhookCounters.get(result)
+      if (counter === undefined) {
+        counter = webhookRequests.labels({ result })
+        webhookCounters.set(result, counter)
+      }
+      counter.inc()
+    },
+  }
 }

@@ -22,10 +22,18 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-/** A fresh temporary folder, removed when the test ends. */
-export function tempDir(t: { after(fn: () => void): void }): string {
+type TestContext = { after(fn: () => void | Promise<void>): void }
+
+/**
+ * A fresh temporary folder, removed when the test ends, after `cleanup` (closing what
+ * uses the folder) has run.
+ */
+export function tempDir(t: TestContext, cleanup: () => void | Promise<void> = () => {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'inlet-test-'))
-  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  t.after(async () => {
+    await cleanup()
+    rmSync(dir, { recursive: true, force: true })
+  })
   return dir
 }
 
@@ -34,10 +42,16 @@ export function tempDir(t: { after(fn: () => void): void }): string {
  * log lines captured. `env` overrides the environment the config is read from.
  */
 export async function createTestApp(
-  t: { after(fn: () => void | Promise<void>): void },
+  t: TestContext,
   options: { env?: Record<string, string>; file?: string } = {},
 ): Promise<TestApp> {
-  const file = options.file ?? path.join(tempDir(t), 'app.db')
+  let close = async () => {}
+  const file =
+    options.file ??
+    path.join(
+      tempDir(t, () => close()),
+      'app.db',
+    )
   const config: Config = loadConfig({
     WEBHOOK_SECRET: SECRET,
     DATABASE_URL: `sqlite:///${file}`,
@@ -50,7 +64,7 @@ export async function createTestApp(
   const app = buildApp({ config, store, logger })
   await app.ready()
   let closed = false
-  const close = async () => {
+  close = async () => {
     if (closed) return
     closed = true
     await app.close()

@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
+import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
@@ -21,6 +23,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   /** Most rows written by one transaction. */
   maxBatchRows?: number
+  /** How often the background checkpointer copies the WAL into the database file. */
+  checkpointIntervalMs?: number
   clock?: () => Date
 }
 
@@ -46,6 +50,32 @@ const toMessage = (row: MessageRow): Message => ({
   ts: row.ts,
   text: row.text,
 })
+
+const require = createRequire(import.meta.url)
+
+/**
+ * The background checkpointer, run in a worker thread with its own connection so that
+ * copying the WAL back into the database file (and that fsync) never blocks the event loop
+ * that acknowledges webhooks. In WAL mode a PASSIVE checkpoint runs alongside the writer
+ * without taking its lock. Plain JavaScript evaluated in the worker, so that it runs the
+ * same from compiled output and from source.
+ */
+const CHECKPOINTER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads')
+const Database = require(workerData.driver)
+const db = new Database(workerData.file)
+db.pragma('synchronous = FULL')
+db.pragma('busy_timeout = 1000')
+// A busy or failing checkpoint is simply retried at the next tick: the WAL keeps every commit.
+const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)') } catch {} }
+const timer = setInterval(checkpoint, workerData.intervalMs)
+parentPort.on('message', () => {
+  clearInterval(timer)
+  checkpoint()
+  db.close()
+  parentPort.close()
+})
+`
 
 /**
  * Constraint failures are the row's own fault; everything else (disk full, read-only
@@ -75,6 +105,7 @@ export class SqliteMessageStore implements MessageStore {
   private queue: PendingInsert[] = []
   private flushScheduled = false
   private readonly statements
+  private readonly checkpointer: Worker
   private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>()
 
   constructor(options: SqliteStoreOptions) {
@@ -85,6 +116,10 @@ export class SqliteMessageStore implements MessageStore {
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
     this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`)
+    // Checkpoints run in a worker (checkpointer.ts), never inside a COMMIT on the ack path.
+    this.db.pragma('wal_autocheckpoint = 0')
+    // After a checkpoint has reset the WAL, keep the file from staying at its peak size.
+    this.db.pragma('journal_size_limit = 67108864')
     this.db.function('inlet_fold', { deterministic: true }, (text: unknown) =>
       typeof text === 'string' ? foldCase(text) : null,
     )
@@ -107,6 +142,19 @@ export class SqliteMessageStore implements MessageStore {
       last: this.db.prepare('SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1').pluck(),
       schemaVersion: this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck(),
     }
+    this.checkpointer = new Worker(CHECKPOINTER_SOURCE, {
+      eval: true,
+      workerData: {
+        driver: require.resolve('better-sqlite3'),
+        file: options.file,
+        intervalMs: options.checkpointIntervalMs ?? 1000,
+      },
+    })
+    this.checkpointer.unref()
+    // Without the worker, fall back to SQLite's own checkpoints so the WAL cannot grow forever.
+    this.checkpointer.on('error', () => {
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000')
+    })
   }
 
   private migrate(): void {
@@ -266,6 +314,13 @@ export class SqliteMessageStore implements MessageStore {
 
   async close(): Promise<void> {
     if (this.flushScheduled) this.flush()
+    if (this.checkpointer.threadId !== -1) {
+      // 'exit' also follows a worker that failed, so closing never throws because of it.
+      const exited = new Promise((resolve) => this.checkpointer.once('exit', resolve))
+      this.checkpointer.ref() // keep the process alive until its last checkpoint is done
+      this.checkpointer.postMessage('stop')
+      await exited
+    }
     if (this.db.open) this.db.close()
   }
 
