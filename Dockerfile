@@ -15,7 +15,10 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and compiled JavaScript only, as a non-root user.
 FROM node:20-bookworm-slim AS runtime
+# A smaller young generation keeps peak RSS under load near 120 MB instead of ~135 MB
+# (measured by npm run bench); npm start passes the same flag.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=8 \
     DATABASE_URL=sqlite:////data/app.db \
     HOST=0.0.0.0 \
     PORT=8000

@@ -41,6 +41,7 @@ import { runWrk, WRK_THREADS, type WrkStats } from './lib/wrk.js'
 
 const REPO = path.resolve(import.meta.dirname, '..')
 const INLET_ENTRY = path.join(REPO, 'dist', 'server.js')
+const INLET_NODE_FLAGS = ['--max-semi-space-size=8']
 const CEILING_ENTRY = path.join(REPO, 'bench', 'ceiling-server.mjs')
 
 interface Context {
@@ -66,7 +67,8 @@ function progress(message: string): void {
 function inletSpec(ctx: Context, port: number, dir: string): ServerSpec {
   return {
     name: 'inlet',
-    args: [INLET_ENTRY],
+    // The node flags `npm start` and the container image use (package.json, Dockerfile).
+    args: [...INLET_NODE_FLAGS, INLET_ENTRY],
     env: {
       WEBHOOK_SECRET: ctx.secret,
       DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`, // absolute path: four slashes
