@@ -88,8 +88,11 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
   assert.equal(response.statusCode, 500)
   assert.equal(response.body, '{"detail":"Internal Server Error"}')
   const parsed = lines.map((line) => JSON.parse(line))
-  assert.ok(parsed.some((l) => l.level === 'error' && JSON.stringify(l).includes('secret internals')))
+  const cause = parsed.find((l) => l.level === 'error' && JSON.stringify(l).includes('secret internals'))
+  assert.ok(cause, 'the cause is logged')
   const access = parsed.filter((l) => l.msg === 'request completed')
+  assert.equal(cause.request_id, access[0]?.request_id, 'the cause line names its request')
+  assert.equal(cause.request_id, response.headers['x-request-id'])
   assert.deepEqual(
     access.map((l) => [l.status, l.level]),
     [[500, 'error']],

@@ -32,8 +32,12 @@ export function toAppError(error: unknown): AppError {
  */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const appError = toAppError(error)
-  if (appError.code === 'internal_error') request.log.error({ err: error }, 'unhandled error')
-  if (appError.code === 'storage_unavailable') request.log.error({ err: error }, 'storage unavailable')
+  if (appError.code === 'internal_error' || appError.code === 'storage_unavailable') {
+    request.log.error(
+      { request_id: request.id, err: error },
+      appError.code === 'internal_error' ? 'unhandled error' : 'storage unavailable',
+    )
+  }
   request.outcome = appError.code
   // Fastify's own 4xx errors (an unsupported header value, say) keep their status code.
   const status =

@@ -13,7 +13,7 @@ function pathOf(url: string): string {
  */
 export class AccessLog extends LogController {
   constructor(private readonly metrics: Metrics) {
-    super({ requestIdLogLabel: 'request_id', disableRequestLogging: true })
+    super({ disableRequestLogging: true })
   }
 
   override incomingRequest(): void {}
@@ -35,6 +35,7 @@ export class AccessLog extends LogController {
 
     const path = pathOf(request.url)
     const line: Record<string, unknown> = {
+      request_id: request.id,
       method: request.method,
       path,
       status,

@@ -1,11 +1,12 @@
 import { isUtf8 } from 'node:buffer'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config.js'
 import { AppError } from '../../errors.js'
 import { verifySignature } from '../../signature/verify-signature.js'
 import type { MessageStore } from '../../storage/message-store.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
 import { StatusSchema, type WebhookBody, WebhookBodySchema } from '../schemas.js'
+import { compileBodyValidator, toValidationIssues } from '../validation.js'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -40,7 +41,12 @@ export async function webhookRoutes(app: FastifyInstance, deps: { config: Config
     (_request, body, done) => done(null, body),
   )
 
-  const verifyThenParse = async (request: FastifyRequest) => {
+  const validateBody = compileBodyValidator<WebhookBody>(WebhookBodySchema)
+
+  // One handler runs every check in the contract's order. Doing them here rather than in
+  // a preValidation hook plus Fastify's validation step saves two lifecycle stages on the
+  // hottest route (measured by npm run bench).
+  app.post('/webhook', { schema: { response: { 200: StatusSchema } } }, async (request) => {
     const secret = config.webhookSecret
     if (secret === null) throw new AppError('secret_not_configured', 'webhook secret not configured')
     const raw = Buffer.isBuffer(request.body) ? request.body : EMPTY
@@ -51,26 +57,17 @@ export async function webhookRoutes(app: FastifyInstance, deps: { config: Config
     const body = parseJsonBody(raw)
     const messageId = (body as { message_id?: unknown } | null)?.message_id
     if (typeof messageId === 'string') request.messageId = messageId
-    request.body = body
-  }
-
-  app.post(
-    '/webhook',
-    {
-      preValidation: verifyThenParse,
-      schema: { body: WebhookBodySchema, response: { 200: StatusSchema } },
-    },
-    async (request) => {
-      const body = request.body as WebhookBody
-      request.outcome = await store.insert({
-        message_id: body.message_id,
-        from: body.from,
-        to: body.to,
-        ts: body.ts,
-        text: body.text ?? null,
-      })
-      return { status: 'ok' }
-    },
-  )
+    if (!validateBody(body)) {
+      throw new AppError('validation_error', toValidationIssues(validateBody.errors ?? [], 'body'))
+    }
+    request.outcome = await store.insert({
+      message_id: body.message_id,
+      from: body.from,
+      to: body.to,
+      ts: body.ts,
+      text: body.text ?? null,
+    })
+    return { status: 'ok' }
+  })
   refuseOtherMethods(app, '/webhook', ['POST'])
 }
