@@ -334,3 +334,35 @@ test('without WEBHOOK_SECRET, POST /webhook answers 503 {"detail":"webhook secre
   assert.deepEqual(storedRows(file), [])
   assert.equal(accessLines()[0]?.result, 'secret_not_configured')
 })
+
+test('a chunked body without Content-Length is cut off at the cap with 413, over a real socket', async (t) => {
+  const { app, file } = await createTestApp(t, { env: { MAX_BODY_BYTES: '1024' } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const { request } = await import('node:http')
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/webhook',
+        headers: { 'x-signature': 'a'.repeat(64) },
+      },
+      (res) => {
+        let body = ''
+        res.on('data', (chunk) => {
+          body += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      },
+    )
+    req.on('error', reject)
+    // Send more than the cap in small chunks; the server must answer without waiting for the end.
+    for (let i = 0; i < 40; i++) req.write('x'.repeat(100))
+    req.end()
+  })
+  assert.equal(answer.status, 413)
+  assert.equal(answer.body, '{"detail":"payload too large"}')
+  assert.deepEqual(storedRows(file), [])
+})
