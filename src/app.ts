@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { AppError } from './errors.js'
-import { handleError } from './http/errors.js'
+import { answerClientError, handleError } from './http/errors.js'
 import { requestIdFor } from './http/request-id.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messagesRoutes } from './http/routes/messages.js'
@@ -18,8 +18,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** What happened to the request, for the access line and the webhook metric. */
     outcome: Outcome | null
-    /** The message_id of a parsed webhook body, for the access line. */
-    messageId: string | undefined
+    /** The message_id of a parsed webhook body (valid or not), for the access line. */
+    messageId: string | number | undefined
   }
 }
 
@@ -48,7 +48,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     childLoggerFactory: (parent) => parent,
     bodyLimit: config.maxBodyBytes,
     routerOptions: { querystringParser: parseQueryString },
-    // A URL that cannot be decoded never reaches a route; answer it in the contract's shape.
+    clientErrorHandler: answerClientError(logger),
     // A URL that cannot be decoded never reaches a route, nor Fastify's response hooks.
     frameworkErrors: (error, request, reply) => {
       reply.raw.once('finish', () => accessLog.requestCompleted(null, request, reply as never))

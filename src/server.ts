@@ -59,6 +59,10 @@ async function main(): Promise<void> {
       exitWith(1)
     }, SHUTDOWN_DEADLINE_MS)
     deadline.unref()
+    // A keep-alive connection becomes idle once its in-flight request is answered; close
+    // those as they appear, or app.close() would wait for clients to hang up.
+    const closeIdle = setInterval(() => app.server.closeIdleConnections(), 50)
+    closeIdle.unref()
     try {
       await app.close() // stops accepting, lets in-flight requests finish
       await store.close() // commits what is queued, closes the database

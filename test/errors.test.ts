@@ -26,6 +26,7 @@ test('a wrong method on a known path answers 405 {"detail":"Method Not Allowed"}
     ['POST', '/health/live', 'GET, HEAD'],
     ['PATCH', '/health/ready', 'GET, HEAD'],
     ['POST', '/metrics', 'GET, HEAD'],
+    ['TRACE', '/messages', 'GET, HEAD'],
   ]
   for (const [method, url, allow] of cases) {
     const response = await app.inject({
@@ -96,5 +97,35 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
   assert.deepEqual(
     access.map((l) => [l.status, l.level]),
     [[500, 'error']],
+  )
+})
+
+test('a request Node cannot parse gets {"detail":"Bad Request"} over a real socket, and a log line', async (t) => {
+  const testApp = await createTestApp(t)
+  await testApp.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = testApp.app.server.address() as { port: number }
+  const { connect } = await import('node:net')
+  const exchange = (raw: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(raw))
+      let answer = ''
+      socket.on('data', (chunk) => {
+        answer += chunk
+      })
+      socket.on('close', () => resolve(answer))
+      socket.on('error', reject)
+    })
+  for (const raw of ['FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 'GET / HTTP/1.1\r\nBad Header\r\n\r\n']) {
+    const answer = await exchange(raw)
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/)
+    assert.ok(answer.endsWith('\r\n\r\n{"detail":"Bad Request"}'), answer)
+  }
+  const huge = await exchange(`GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)
+  assert.match(huge, /^HTTP\/1\.1 431 /)
+  assert.ok(huge.endsWith('{"detail":"Request Header Fields Too Large"}'))
+  const refused = testApp.logs().filter((l) => l.msg === 'malformed request refused')
+  assert.deepEqual(
+    refused.map((l) => l.status),
+    [400, 400, 431],
   )
 })

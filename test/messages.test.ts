@@ -90,6 +90,10 @@ const badPaging: [string, string][] = [
   ['limit=1.5', 'limit'],
   ['limit=-1', 'limit'],
   ['limit=', 'limit'],
+  ['limit=0x10', 'limit'],
+  ['limit=1e1', 'limit'],
+  ['limit=Infinity', 'limit'],
+  ['offset=99999999999999999999', 'offset'],
   ['offset=-1', 'offset'],
   ['offset=1.5', 'offset'],
   ['offset=abc', 'offset'],
@@ -137,10 +141,12 @@ test('every bad query parameter is listed in one 422', async (t) => {
   })
 })
 
-test('limit 1 and 100 are accepted; unknown parameters are ignored', async (t) => {
+test('limit 1 and 100 are accepted, signs and leading zeros too; unknown parameters are ignored', async (t) => {
   const testApp = await createTestApp(t)
   assert.equal((await list(testApp, '?limit=1&foo=bar')).json().limit, 1)
   assert.equal((await list(testApp, '?limit=100')).json().limit, 100)
+  assert.equal((await list(testApp, '?limit=007&offset=%2B3')).json().limit, 7)
+  assert.equal((await list(testApp, '?limit=007&offset=%2B3')).json().offset, 3)
 })
 
 test('from matches the sender exactly, and a leading space (an unencoded +) is read as +', async (t) => {

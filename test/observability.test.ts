@@ -46,6 +46,7 @@ test('/webhook access lines carry dup, result and message_id on every outcome', 
   })
   await postSigned(app, { ...message({ message_id: 'log-2' }), from: 'bad' })
   await postSigned(app, '[]')
+  await postSigned(app, { ...message(), message_id: 42 })
   await app.inject({ method: 'GET', url: '/webhook' })
   const lines = testApp.accessLines()
   assert.deepEqual(
@@ -56,6 +57,7 @@ test('/webhook access lines carry dup, result and message_id on every outcome', 
       [401, 'invalid_signature', false, undefined, 'error'],
       [422, 'validation_error', false, 'log-2', 'info'],
       [422, 'validation_error', false, undefined, 'info'],
+      [422, 'validation_error', false, 42, 'info'],
       [405, 'method_not_allowed', false, undefined, 'info'],
     ],
   )

@@ -73,3 +73,66 @@ test('an invalid configuration refuses start-up with one JSON line naming the va
   assert.match(String(lines[0]?.msg), /DATABASE_URL.*LOG_LEVEL|LOG_LEVEL.*DATABASE_URL/)
   assert.equal(JSON.stringify(lines).includes(':pw@'), false)
 })
+
+test('access lines reach stdout while the process runs, not only at shutdown', async (t) => {
+  const dir = tempDir(t)
+  const server = await startServer({
+    WEBHOOK_SECRET: 'testsecret',
+    DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`,
+  })
+  t.after(() => server.child.kill('SIGKILL'))
+  const base = `http://127.0.0.1:${server.port}`
+  await waitForHttp(`${base}/health/live`)
+  await (await fetch(`${base}/stats`)).arrayBuffer()
+  const deadline = Date.now() + 5000
+  while (!server.output().some((line) => line.includes('"path":"/stats"'))) {
+    assert.ok(Date.now() < deadline, 'the /stats access line was not written within 5 s')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  server.child.kill('SIGTERM')
+  assert.equal(await server.exited, 0)
+})
+
+test('SIGTERM during a request on a keep-alive connection answers it, then exits 0 without waiting for the client', async (t) => {
+  const dir = tempDir(t)
+  const server = await startServer({
+    WEBHOOK_SECRET: 'testsecret',
+    DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`,
+  })
+  t.after(() => server.child.kill('SIGKILL'))
+  await waitForHttp(`http://127.0.0.1:${server.port}/health/live`)
+  const { Agent, request } = await import('node:http')
+  const agent = new Agent({ keepAlive: true })
+  t.after(() => agent.destroy())
+  const raw = JSON.stringify({ message_id: 'in-flight', from: '+1', to: '+2', ts: '2025-01-01T00:00:00Z' })
+  const answered = new Promise<number>((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'POST',
+        path: '/webhook',
+        headers: {
+          'content-length': Buffer.byteLength(raw),
+          'x-signature': signBody('testsecret', Buffer.from(raw)),
+        },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    req.on('error', reject)
+    // Half the body now, SIGTERM, then the rest: the request is in flight during shutdown.
+    req.write(raw.slice(0, 10))
+    setTimeout(() => {
+      server.child.kill('SIGTERM')
+      setTimeout(() => req.end(raw.slice(10)), 200)
+    }, 100)
+  })
+  assert.equal(await answered, 200)
+  const started = Date.now()
+  assert.equal(await server.exited, 0)
+  assert.ok(Date.now() - started < 5000, 'exited well before the 10 s shutdown deadline')
+})

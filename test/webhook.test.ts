@@ -263,14 +263,16 @@ for (const [field, what, value] of invalidFields) {
 
 test('every problem of a body is listed, each once, in the FastAPI shape', async (t) => {
   const { app } = await createTestApp(t)
-  const detail = await fieldErrors(app, { from: 'nope', to: '+1', ts: '2025-02-30T00:00:00Z', text: 7 })
+  const detail = await fieldErrors(app, { from: 'nope', ts: '2025-02-30T00:00:00Z', text: 7, message_id: '' })
+  // In field order, as FastAPI lists them, though the missing field is found first.
   assert.deepEqual(detail, [
-    { loc: ['body', 'message_id'], msg: 'Field required', type: 'missing' },
+    { loc: ['body', 'message_id'], msg: 'String should have at least 1 character', type: 'string_too_short' },
     {
       loc: ['body', 'from'],
       msg: "String should match pattern '^\\+[0-9]{1,15}$'",
       type: 'string_pattern_mismatch',
     },
+    { loc: ['body', 'to'], msg: 'Field required', type: 'missing' },
     {
       loc: ['body', 'ts'],
       msg: 'Input should be a UTC timestamp YYYY-MM-DDTHH:MM:SS[.fraction]Z on a real calendar date',
@@ -365,4 +367,27 @@ test('a chunked body without Content-Length is cut off at the cap with 413, over
   assert.equal(answer.status, 413)
   assert.equal(answer.body, '{"detail":"payload too large"}')
   assert.deepEqual(storedRows(file), [])
+})
+
+test('a Content-Type that is not even a media type is ignored: size, then signature, then JSON', async (t) => {
+  const { app } = await createTestApp(t, { env: { MAX_BODY_BYTES: '1024' } })
+  const send = (payload: string, signature: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/webhook',
+      payload,
+      headers: { 'content-type': 'garbage', 'x-signature': signature },
+    })
+  const raw = JSON.stringify(message())
+  assert.equal((await send(raw, signBody(SECRET, Buffer.from(raw)))).statusCode, 200)
+  assert.equal((await send(raw, 'f'.repeat(64))).statusCode, 401)
+  assert.equal((await send('x'.repeat(2000), 'f'.repeat(64))).statusCode, 413)
+})
+
+test('a body that starts with a UTF-8 byte-order mark is read as JSON', async (t) => {
+  const { app, file } = await createTestApp(t)
+  const body = message()
+  const raw = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(body))])
+  assert.equal((await postSigned(app, raw)).statusCode, 200)
+  assert.equal((storedRows(file)[0] as { message_id: string }).message_id, body.message_id)
 })

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import type { Duplex } from 'node:stream'
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, StorageUnavailableError } from '../errors.js'
 import { toValidationIssues } from './validation.js'
 
@@ -43,4 +44,26 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   const status =
     appError.code === 'bad_request' ? ((error as FastifyError).statusCode ?? 400) : appError.status
   reply.code(status).send({ detail: appError.detail })
+}
+
+/**
+ * Requests Node's HTTP parser refuses (an unknown method, a malformed header, headers over
+ * the size limit, a request that took too long) never become Fastify requests; they still
+ * get the contract's body shape and one log line.
+ */
+export function answerClientError(logger: FastifyBaseLogger) {
+  return (error: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+    const reason = STATUS_CODES[status] ?? 'Bad Request'
+    const body = JSON.stringify({ detail: reason })
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    }
+    socket.destroy()
+    logger.info({ status, code: error.code }, 'malformed request refused')
+  }
 }

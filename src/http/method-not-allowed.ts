@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../errors.js'
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
-
 /**
  * Fastify answers an unrouted method with 404; the contract wants 405 (with Allow) for
  * a known path, so every other method of the path is routed to this answer.
@@ -10,7 +8,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 export function refuseOtherMethods(app: FastifyInstance, url: string, allowed: readonly string[]): void {
   const allow = allowed.includes('GET') ? [...allowed, 'HEAD'] : [...allowed]
   app.route({
-    method: METHODS.filter((method) => !allow.includes(method)),
+    method: app.supportedMethods.filter((method) => !allow.includes(method)),
     url,
     handler: async (_request, reply) => {
       reply.header('allow', allow.join(', '))

@@ -16,9 +16,13 @@ export const WebhookBodySchema = Type.Object({
 })
 export type WebhookBody = Static<typeof WebhookBodySchema>
 
+/** A query-string integer: sent as text, validated and converted by `queryInteger` (validation.ts). */
+const QueryInteger = (minimum: number, maximum: number, fallback: number) =>
+  Type.Unsafe<number>({ type: 'string', queryInteger: { minimum, maximum }, default: String(fallback) })
+
 export const MessagesQuerySchema = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  limit: QueryInteger(1, 100, 50),
+  offset: QueryInteger(0, Number.MAX_SAFE_INTEGER, 0),
   from: Type.Optional(Type.String()),
   since: Type.Optional(Type.String({ format: 'timestamp' })),
   q: Type.Optional(Type.String()),

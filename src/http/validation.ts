@@ -1,36 +1,72 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv'
+import type { DataValidationCxt } from 'ajv/dist/types/index.js'
 import type { FastifySchemaCompiler } from 'fastify'
 import { isTimestamp } from '../domain/timestamp.js'
 import type { ValidationIssue } from '../errors.js'
+import { MessagesQuerySchema, WebhookBodySchema } from './schemas.js'
 
-function createAjv(options: { coerceTypes: boolean }): Ajv {
-  const ajv = new Ajv({
-    allErrors: true, // the 422 lists every problem, as FastAPI does
-    coerceTypes: options.coerceTypes,
-    useDefaults: true,
-    strict: false,
-  })
-  ajv.addFormat('timestamp', { type: 'string', validate: isTimestamp })
-  ajv.addKeyword({
-    keyword: 'wellFormed',
-    type: 'string',
-    schemaType: 'boolean',
-    validate: (wanted: boolean, value: string) => !wanted || value.isWellFormed(),
-  })
-  return ajv
+const INTEGER_TEXT = /^\s*[+-]?[0-9]+\s*$/
+
+interface IntegerRange {
+  minimum: number
+  maximum: number
 }
 
-// Bodies are JSON, so types are never coerced (123 is not a message_id); query values are
-// always strings, so integers are coerced from them.
-const bodyAjv = createAjv({ coerceTypes: false })
-const queryAjv = createAjv({ coerceTypes: true })
+/**
+ * `queryInteger`: a query value (always a string) that must be a plain decimal integer in
+ * range; on success it is replaced by the number. Stricter than Ajv's coercion, which
+ * takes `0x10` and `1e1`; FastAPI refuses both.
+ */
+function validateQueryInteger(
+  this: unknown,
+  range: IntegerRange,
+  value: string,
+  _schema?: unknown,
+  context?: DataValidationCxt,
+): boolean {
+  const fail = (error: Partial<ErrorObject>) => {
+    validateQueryInteger.errors = [{ keyword: 'queryInteger', ...error }]
+    return false
+  }
+  if (!INTEGER_TEXT.test(value)) return fail({ params: { reason: 'parsing' } })
+  const number = Number(value)
+  if (number < range.minimum) return fail({ params: { reason: 'minimum', limit: range.minimum } })
+  if (number > range.maximum) return fail({ params: { reason: 'maximum', limit: range.maximum } })
+  if (context?.parentData !== undefined) {
+    ;(context.parentData as Record<string | number, unknown>)[context.parentDataProperty] = number
+  }
+  return true
+}
+validateQueryInteger.errors = [] as Partial<ErrorObject>[]
 
-export const validatorCompiler: FastifySchemaCompiler<SchemaObject> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema)
+// One Ajv for bodies and query strings: nothing is coerced (123 is not a message_id, and
+// query integers are parsed by queryInteger).
+const ajv = new Ajv({
+  allErrors: true, // the 422 lists every problem, as FastAPI does
+  useDefaults: true,
+  strict: false,
+})
+ajv.addFormat('timestamp', { type: 'string', validate: isTimestamp })
+ajv.addKeyword({
+  keyword: 'wellFormed',
+  type: 'string',
+  schemaType: 'boolean',
+  validate: (wanted: boolean, value: string) => !wanted || value.isWellFormed(),
+})
+ajv.addKeyword({
+  keyword: 'queryInteger',
+  type: 'string',
+  schemaType: 'object',
+  modifying: true,
+  errors: true,
+  validate: validateQueryInteger as never,
+})
+
+export const validatorCompiler: FastifySchemaCompiler<SchemaObject> = ({ schema }) => ajv.compile(schema)
 
 /** A body validator for a route that validates after its own checks (see routes/webhook.ts). */
 export function compileBodyValidator<T>(schema: SchemaObject) {
-  return bodyAjv.compile<T>(schema)
+  return ajv.compile<T>(schema)
 }
 
 /** Pydantic v2's wording, so clients written against FastAPI read the same messages. */
@@ -72,6 +108,21 @@ function describe(error: ErrorObject): { msg: string; type: string } {
       return { msg: `Input should be greater than or equal to ${params.limit}`, type: 'greater_than_equal' }
     case 'maximum':
       return { msg: `Input should be less than or equal to ${params.limit}`, type: 'less_than_equal' }
+    case 'queryInteger':
+      switch (params.reason) {
+        case 'minimum':
+          return {
+            msg: `Input should be greater than or equal to ${params.limit}`,
+            type: 'greater_than_equal',
+          }
+        case 'maximum':
+          return { msg: `Input should be less than or equal to ${params.limit}`, type: 'less_than_equal' }
+        default:
+          return {
+            msg: 'Input should be a valid integer, unable to parse string as an integer',
+            type: 'int_parsing',
+          }
+      }
     case 'wellFormed':
       return { msg: 'String should be valid Unicode (no unpaired surrogates)', type: 'string_unicode' }
     default:
@@ -102,5 +153,17 @@ export function toValidationIssues(
     seen.add(key)
     issues.push({ loc: [location, ...loc], ...describe(error) })
   }
-  return issues
+  // FastAPI lists problems in the order the fields are declared; Ajv reports missing
+  // fields first.
+  const order = FIELD_ORDER[location]
+  const rank = (issue: ValidationIssue) => {
+    const index = order.indexOf(String(issue.loc[1]))
+    return index === -1 ? order.length : index
+  }
+  return issues.sort((a, b) => rank(a) - rank(b))
+}
+
+const FIELD_ORDER = {
+  body: Object.keys(WebhookBodySchema.properties),
+  query: Object.keys(MessagesQuerySchema.properties),
 }

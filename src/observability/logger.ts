@@ -32,10 +32,11 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
 }
 
 /**
- * Stdout through an asynchronous buffer: the request path never waits for the terminal
- * or a log collector. The buffer is bounded (lines beyond it are dropped rather than
- * growing memory without limit) and is flushed on shutdown.
+ * Stdout written asynchronously: the request path never waits for the terminal or a log
+ * collector. Lines that arrive while a write is in flight are written together by the next
+ * one, so a line is never held back waiting for more. The buffer is bounded (lines beyond
+ * it are dropped rather than growing memory without limit) and is flushed on shutdown.
  */
 export function stdoutDestination(): ReturnType<typeof pino.destination> {
-  return pino.destination({ fd: 1, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024 })
+  return pino.destination({ fd: 1, sync: false, maxLength: 16 * 1024 * 1024 })
 }
