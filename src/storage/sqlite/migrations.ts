@@ -1,4 +1,23 @@
 /**
+ * Recomputes the counters of migration 2 from the messages themselves: used by that
+ * migration for existing rows, and after a bulk load that bypassed the store.
+ */
+export const REBUILD_COUNTERS_SQL = `
+  DELETE FROM sender_counts;
+  INSERT INTO sender_counts (from_msisdn, count)
+    SELECT from_msisdn, COUNT(*) FROM messages GROUP BY from_msisdn;
+  DELETE FROM message_totals;
+  INSERT INTO message_totals (id, total, senders, first_key, first_id, first_ts, last_key, last_id, last_ts)
+    SELECT 1,
+      (SELECT COUNT(*) FROM messages),
+      (SELECT COUNT(*) FROM sender_counts),
+      f.ts_key, f.message_id, f.ts, l.ts_key, l.message_id, l.ts
+    FROM (SELECT 1) LEFT JOIN
+      (SELECT ts_key, message_id, ts FROM messages ORDER BY ts_key, message_id LIMIT 1) AS f LEFT JOIN
+      (SELECT ts_key, message_id, ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1) AS l;
+`
+
+/**
  * Ordered, append-only schema changes. Each runs once, in its own transaction, and is
  * recorded in schema_migrations; never edit one that has shipped, add the next.
  */
@@ -21,6 +40,26 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
       -- The contract's total order: instant, then message_id in byte order (BINARY collation).
       CREATE INDEX messages_by_time ON messages (ts_key, message_id);
+    `,
+  },
+  {
+    version: 2,
+    sql: `
+      -- Counters kept in the insert's own transaction, so /stats and the unfiltered total
+      -- cost the same at 10 rows and 10 million. Only this process writes them (SQLite has
+      -- one writer), so a single totals row is no contention.
+      CREATE TABLE sender_counts (
+        from_msisdn TEXT NOT NULL PRIMARY KEY,
+        count       INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE message_totals (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        total     INTEGER NOT NULL,
+        senders   INTEGER NOT NULL,
+        first_key TEXT, first_id TEXT, first_ts TEXT,  -- the earliest message by (ts_key, message_id)
+        last_key  TEXT, last_id  TEXT, last_ts  TEXT   -- the latest
+      );
+      ${REBUILD_COUNTERS_SQL}
     `,
   },
 ]

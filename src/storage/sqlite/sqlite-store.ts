@@ -15,7 +15,7 @@ import type {
   Stats,
   StoreHealth,
 } from '../message-store.js'
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
+import { MIGRATIONS, REBUILD_COUNTERS_SQL, SCHEMA_VERSION } from './migrations.js'
 
 export interface SqliteStoreOptions {
   file: string
@@ -41,6 +41,12 @@ interface MessageRow {
   to_msisdn: string
   ts: string
   text: string | null
+}
+
+/** The contract's order: instant, then message_id in UTF-8 byte order. */
+function compareOrder(a: PendingInsert, b: PendingInsert): number {
+  if (a.tsKey !== b.tsKey) return a.tsKey < b.tsKey ? -1 : 1 // ASCII keys: code units are bytes
+  return Buffer.compare(Buffer.from(a.message.message_id), Buffer.from(b.message.message_id))
 }
 
 const toMessage = (row: MessageRow): Message => ({
@@ -138,14 +144,31 @@ export class SqliteMessageStore implements MessageStore {
         `INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
       ),
-      total: this.db.prepare('SELECT COUNT(*) AS n FROM messages').pluck(),
-      senders: this.db.prepare('SELECT COUNT(DISTINCT from_msisdn) FROM messages').pluck(),
-      topSenders: this.db.prepare(
-        `SELECT from_msisdn AS "from", COUNT(*) AS count FROM messages
-         GROUP BY from_msisdn ORDER BY count DESC, from_msisdn ASC LIMIT 10`,
+      countSender: this.db
+        .prepare(
+          `INSERT INTO sender_counts (from_msisdn, count) VALUES (?, ?)
+           ON CONFLICT (from_msisdn) DO UPDATE SET count = count + excluded.count RETURNING count`,
+        )
+        .pluck(),
+      // SET expressions all see the row as it was, so each CASE compares with the old bounds.
+      addToTotals: this.db.prepare(
+        `UPDATE message_totals SET
+           total = total + @added,
+           senders = senders + @newSenders,
+           first_key = CASE WHEN first_key IS NULL OR (@firstKey, @firstId) < (first_key, first_id) THEN @firstKey ELSE first_key END,
+           first_id  = CASE WHEN first_key IS NULL OR (@firstKey, @firstId) < (first_key, first_id) THEN @firstId  ELSE first_id  END,
+           first_ts  = CASE WHEN first_key IS NULL OR (@firstKey, @firstId) < (first_key, first_id) THEN @firstTs  ELSE first_ts  END,
+           last_key  = CASE WHEN last_key  IS NULL OR (@lastKey, @lastId) > (last_key, last_id) THEN @lastKey ELSE last_key END,
+           last_id   = CASE WHEN last_key  IS NULL OR (@lastKey, @lastId) > (last_key, last_id) THEN @lastId  ELSE last_id  END,
+           last_ts   = CASE WHEN last_key  IS NULL OR (@lastKey, @lastId) > (last_key, last_id) THEN @lastTs  ELSE last_ts  END
+         WHERE id = 1`,
       ),
-      first: this.db.prepare('SELECT ts FROM messages ORDER BY ts_key ASC, message_id ASC LIMIT 1').pluck(),
-      last: this.db.prepare('SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1').pluck(),
+      totals: this.db.prepare('SELECT total, senders, first_ts, last_ts FROM message_totals WHERE id = 1'),
+      total: this.db.prepare('SELECT total FROM message_totals WHERE id = 1').pluck(),
+      // A scan of one row per sender, not per message.
+      topSenders: this.db.prepare(
+        `SELECT from_msisdn AS "from", count FROM sender_counts ORDER BY count DESC, from_msisdn ASC LIMIT 10`,
+      ),
       schemaVersion: this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck(),
     }
     this.checkpointer = new Worker(CHECKPOINTER_SOURCE, {
@@ -244,6 +267,7 @@ export class SqliteMessageStore implements MessageStore {
         continue
       }
       try {
+        this.updateCounters(rows.filter((_, i) => outcomes[i] === 'created'))
         commit.run()
       } catch (error) {
         if (this.db.inTransaction) rollback.run()
@@ -260,6 +284,38 @@ export class SqliteMessageStore implements MessageStore {
       }
       return
     }
+  }
+
+  /** Adds the rows a batch created to the counters, inside the batch's transaction. */
+  private updateCounters(created: PendingInsert[]): void {
+    if (created.length === 0) return
+    const perSender = new Map<string, number>()
+    let first = created[0] as PendingInsert
+    let last = first
+    for (const row of created) {
+      perSender.set(row.message.from, (perSender.get(row.message.from) ?? 0) + 1)
+      if (compareOrder(row, first) < 0) first = row
+      if (compareOrder(row, last) > 0) last = row
+    }
+    let newSenders = 0
+    for (const [from, added] of perSender) {
+      if (this.statements.countSender.get(from, added) === added) newSenders += 1
+    }
+    this.statements.addToTotals.run({
+      added: created.length,
+      newSenders,
+      firstKey: first.tsKey,
+      firstId: first.message.message_id,
+      firstTs: first.message.ts,
+      lastKey: last.tsKey,
+      lastId: last.message.message_id,
+      lastTs: last.message.ts,
+    })
+  }
+
+  /** Recomputes the counters from the messages, after a bulk load that bypassed insert(). */
+  rebuildDerived(): void {
+    this.db.transaction(() => this.db.exec(REBUILD_COUNTERS_SQL)).immediate()
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {
@@ -280,7 +336,8 @@ export class SqliteMessageStore implements MessageStore {
     const { page, count } = this.listStatementsFor(where)
     return this.read(() => ({
       data: (page.all(...params, query.limit, query.offset) as MessageRow[]).map(toMessage),
-      total: count.get(...params) as number,
+      // Unfiltered, the total is the counter: no COUNT(*) over the whole table.
+      total: (where.length === 0 ? this.statements.total.get() : count.get(...params)) as number,
     }))
   }
 
@@ -303,13 +360,16 @@ export class SqliteMessageStore implements MessageStore {
 
   async stats(): Promise<Stats> {
     const s = this.statements
-    return this.read(() => ({
-      total_messages: s.total.get() as number,
-      senders_count: s.senders.get() as number,
-      messages_per_sender: s.topSenders.all() as Stats['messages_per_sender'],
-      first_message_ts: (s.first.get() as string | undefined) ?? null,
-      last_message_ts: (s.last.get() as string | undefined) ?? null,
-    }))
+    return this.read(() => {
+      const totals = s.totals.get() as { total: number; senders: number; first_ts: string | null; last_ts: string | null }
+      return {
+        total_messages: totals.total,
+        senders_count: totals.senders,
+        messages_per_sender: s.topSenders.all() as Stats['messages_per_sender'],
+        first_message_ts: totals.first_ts,
+        last_message_ts: totals.last_ts,
+      }
+    })
   }
 
   async health(): Promise<StoreHealth> {
