@@ -361,7 +361,12 @@ export class SqliteMessageStore implements MessageStore {
   async stats(): Promise<Stats> {
     const s = this.statements
     return this.read(() => {
-      const totals = s.totals.get() as { total: number; senders: number; first_ts: string | null; last_ts: string | null }
+      const totals = s.totals.get() as {
+        total: number
+        senders: number
+        first_ts: string | null
+        last_ts: string | null
+      }
       return {
         total_messages: totals.total,
         senders_count: totals.senders,
