@@ -26,6 +26,8 @@ export const MessagesQuerySchema = Type.Object({
   from: Type.Optional(Type.String()),
   since: Type.Optional(Type.String({ format: 'timestamp' })),
   q: Type.Optional(Type.String()),
+  /** Opaque, from a previous page's `Link: <…>; rel="next"`. */
+  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
 })
 export type MessagesQuery = Static<typeof MessagesQuerySchema>
 

@@ -9,10 +9,22 @@ export interface Message {
 
 export type InsertOutcome = 'created' | 'duplicate'
 
+/**
+ * A place in the contract's total order: the instant's sort key (domain/timestamp.ts) and
+ * the message_id. Keyset pagination resumes strictly after it.
+ */
+export interface PagePosition {
+  key: string
+  messageId: string
+}
+
 /** Filters and paging of GET /messages, already validated. */
 export interface MessageQuery {
   limit: number
+  /** Rows skipped (after `after`, when given). */
   offset: number
+  /** Start strictly after this position instead of at the beginning. */
+  after?: PagePosition
   from?: string
   /** Inclusive lower bound, in the contract's timestamp grammar. */
   since?: string
@@ -22,7 +34,10 @@ export interface MessageQuery {
 
 export interface MessagePage {
   data: Message[]
+  /** Every match of the filters, ignoring paging. */
   total: number
+  /** Where the next page starts, when there is one. */
+  next?: PagePosition
 }
 
 export interface SenderCount {

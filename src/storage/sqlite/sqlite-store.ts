@@ -40,6 +40,7 @@ interface MessageRow {
   from_msisdn: string
   to_msisdn: string
   ts: string
+  ts_key: string
   text: string | null
 }
 
@@ -333,12 +334,30 @@ export class SqliteMessageStore implements MessageStore {
       where.push('instr(inlet_fold(text), ?) > 0')
       params.push(foldCase(query.q))
     }
+    const filters = where.length
+    if (query.after !== undefined) {
+      // A row-value comparison on the (ts_key, message_id) index: a page deep in the table
+      // costs the same as the first.
+      where.push('(ts_key, message_id) > (?, ?)')
+    }
+    const pageParams =
+      query.after === undefined ? params : [...params, query.after.key, query.after.messageId]
     const { page, count } = this.listStatementsFor(where)
-    return this.read(() => ({
-      data: (page.all(...params, query.limit, query.offset) as MessageRow[]).map(toMessage),
-      // Unfiltered, the total is the counter: no COUNT(*) over the whole table.
-      total: (where.length === 0 ? this.statements.total.get() : count.get(...params)) as number,
-    }))
+    const countStatement =
+      filters === where.length ? count : this.listStatementsFor(where.slice(0, filters)).count
+    return this.read(() => {
+      // One row more than asked tells whether a next page exists.
+      const rows = page.all(...pageParams, query.limit + 1, query.offset) as MessageRow[]
+      const more = rows.length > query.limit
+      if (more) rows.pop()
+      const last = rows.at(-1)
+      return {
+        data: rows.map(toMessage),
+        // Unfiltered, the total is the counter: no COUNT(*) over the whole table.
+        total: (filters === 0 ? this.statements.total.get() : countStatement.get(...params)) as number,
+        ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id } } : {}),
+      }
+    })
   }
 
   private listStatementsFor(where: string[]) {
@@ -348,7 +367,7 @@ export class SqliteMessageStore implements MessageStore {
       const filter = where.length > 0 ? `WHERE ${key}` : ''
       cached = {
         page: this.db.prepare(
-          `SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ${filter}
+          `SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${filter}
            ORDER BY ts_key ASC, message_id ASC LIMIT ? OFFSET ?`,
         ),
         count: this.db.prepare(`SELECT COUNT(*) FROM messages ${filter}`).pluck(),
