@@ -132,25 +132,28 @@ export function tableRows(results: RunResult[]): string[][] {
   return [...results.map(resultRow), medianRow(results, 'ceiling'), medianRow(results, 'inlet')]
 }
 
-export function textTable(rows: string[][]): string {
-  const all = [HEADER, ...rows]
-  const widths = HEADER.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)))
+export function textTable(rows: string[][], header: string[] = HEADER): string {
+  const all = [header, ...rows]
+  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)))
   return all.map((row) => row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ')).join('\n')
 }
 
 /** Padded as biome formats Markdown, so that the written file passes `npm run lint`. */
-export function markdownTable(rows: string[][]): string {
-  const all = [HEADER, ...rows]
-  const widths = HEADER.map((_, i) => Math.max(3, ...all.map((row) => (row[i] ?? '').length)))
+export function markdownTable(rows: string[][], header: string[] = HEADER): string {
+  const all = [header, ...rows]
+  const widths = header.map((_, i) => Math.max(3, ...all.map((row) => (row[i] ?? '').length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`
-  return [line(HEADER), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
 }
 
-/** Replaces the "## Ingest" section (up to the next "## " heading), keeping the rest. */
-export function writeSection(file: string, section: string): void {
+/**
+ * Replaces the section under `heading` (up to the next "## " heading), keeping the rest;
+ * a new section goes at the end.
+ */
+export function writeSection(file: string, section: string, heading = '## Ingest'): void {
   const before = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n'
   const lines = before.replace(/\n*$/, '').split('\n')
-  const start = lines.findIndex((l) => l.trim() === '## Ingest')
+  const start = lines.findIndex((l) => l.trim() === heading)
   let next: string[]
   if (start === -1) {
     next = [...lines, '', section.trimEnd()]

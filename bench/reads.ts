@@ -1,0 +1,440 @@
+// Reads benchmark: each read of Inlet's store port (what GET /messages and GET /stats run)
+// against the naive SQL for the same answer, on a database built by `npm run bench:data`.
+// Run with `npm run bench:reads -- --db PATH [options]` (`--help` lists them).
+import { existsSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import Database from 'better-sqlite3'
+import { timestampSortKey } from '../src/domain/timestamp.js'
+import type { Message, MessagePage, MessageQuery, PagePosition, Stats } from '../src/storage/message-store.js'
+import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
+import { displayPath, integerOption, progress, runMain } from './lib/cli.js'
+import { type BuildSummary, PLANTED_WORDS, readSummary, type WordClass } from './lib/dataset.js'
+import { UsageError } from './lib/options.js'
+import { describeMachine, markdownTable, median, textTable, writeSection } from './lib/report.js'
+
+const REPO = path.resolve(import.meta.dirname, '..')
+const HEADING = '## Reads'
+/** GET /messages' default page size. */
+const LIMIT = 50
+
+const USAGE = `Usage: npm run bench:reads -- --db PATH [options]
+
+Times each read of Inlet's store (SqliteMessageStore.list and .stats, called directly)
+against the naive SQL for the same answer on its own connection, checks that both answers
+are equal, and writes the "${HEADING}" section of bench/RESULTS.md.
+
+  --db PATH        database built by npm run bench:data (required)
+  --iterations N   timed runs per read and side (default 10)
+  --warmup N       untimed runs per read and side first, the first of which also checks
+                   the answers (default 2)
+  --out PATH       file whose "${HEADING}" section is replaced (default bench/RESULTS.md;
+                   "-" writes nothing)
+  --help           this text
+`
+
+interface Options {
+  db: string
+  iterations: number
+  warmup: number
+  out: string | null
+}
+
+function parseOptions(argv: string[]): Options | null {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        db: { type: 'string' },
+        iterations: { type: 'string', default: '10' },
+        warmup: { type: 'string', default: '2' },
+        out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
+        help: { type: 'boolean', default: false },
+      },
+    }))
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  if (values.help === true) return null
+  if (values.db === undefined) throw new UsageError('--db is required')
+  const db = path.resolve(values.db as string)
+  if (!existsSync(db)) throw new UsageError(`--db ${db} does not exist: build it with npm run bench:data`)
+  const out = values.out as string
+  return {
+    db,
+    iterations: integerOption('iterations', values.iterations as string, 1),
+    warmup: integerOption('warmup', values.warmup as string, 0),
+    out: out === '-' ? null : path.resolve(out),
+  }
+}
+
+/** An answer reduced to what the contract shows, so that two implementations compare equal. */
+type Answer = { total: number; data: Message[] } | Stats
+
+interface ReadCase {
+  name: string
+  inlet: () => Promise<Answer>
+  naive: () => Answer
+}
+
+interface Timing {
+  name: string
+  matches: number
+  inletMs: number[]
+  naiveMs: number[]
+  /** null when the answers are equal, else what differs. */
+  mismatch: string | null
+}
+
+const contract = (m: Message): Message => ({
+  message_id: m.message_id,
+  from: m.from,
+  to: m.to,
+  ts: m.ts,
+  text: m.text,
+})
+
+const pageAnswer = (page: MessagePage): Answer => ({ total: page.total, data: page.data.map(contract) })
+
+const statsAnswer = (stats: Stats): Answer => ({
+  total_messages: stats.total_messages,
+  senders_count: stats.senders_count,
+  messages_per_sender: stats.messages_per_sender.map((c) => ({ from: c.from, count: c.count })),
+  first_message_ts: stats.first_message_ts,
+  last_message_ts: stats.last_message_ts,
+})
+
+/** The same read written the obvious way: LIKE for q, COUNT(*) for the total, OFFSET for paging. */
+class NaiveReads {
+  private readonly statements = new Map<string, Database.Statement>()
+
+  constructor(private readonly db: Database.Database) {}
+
+  list(query: MessageQuery): Answer {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (query.from !== undefined) {
+      where.push('from_msisdn = ?')
+      params.push(query.from)
+    }
+    if (query.since !== undefined) {
+      where.push('ts_key >= ?')
+      params.push(timestampSortKey(query.since))
+    }
+    if (query.q !== undefined) {
+      // LIKE folds ASCII case only and treats % and _ as wildcards: fine for the planted
+      // words, which are plain ASCII letters.
+      if (!/^[a-z]+$/.test(query.q)) throw new Error(`naive search supports ASCII letters only: ${query.q}`)
+      where.push('text LIKE ?')
+      params.push(`%${query.q}%`)
+    }
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    const rows = this.prepare(
+      `SELECT message_id, from_msisdn AS "from", to_msisdn AS "to", ts, text FROM messages ${filter}
+       ORDER BY ts_key, message_id LIMIT ? OFFSET ?`,
+    ).all(...params, query.limit, query.offset) as Message[]
+    const total = this.prepare(`SELECT COUNT(*) FROM messages ${filter}`)
+      .pluck()
+      .get(...params) as number
+    return { total, data: rows }
+  }
+
+  stats(): Stats {
+    const total = this.prepare('SELECT COUNT(*) FROM messages').pluck().get() as number
+    const senders = this.prepare('SELECT COUNT(DISTINCT from_msisdn) FROM messages').pluck().get() as number
+    const top = this.prepare(
+      `SELECT from_msisdn AS "from", COUNT(*) AS count FROM messages
+       GROUP BY from_msisdn ORDER BY count DESC, from_msisdn LIMIT 10`,
+    ).all() as Stats['messages_per_sender']
+    const first = this.prepare('SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1').pluck().get()
+    const last = this.prepare('SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1')
+      .pluck()
+      .get()
+    return {
+      total_messages: total,
+      senders_count: senders,
+      messages_per_sender: top,
+      first_message_ts: (first as string | undefined) ?? null,
+      last_message_ts: (last as string | undefined) ?? null,
+    }
+  }
+
+  /** Prepared once, as any client would; preparing is not what is measured. */
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql)
+    if (statement === undefined) {
+      statement = this.db.prepare(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement
+  }
+}
+
+function describeMismatch(inlet: Answer, naive: Answer): string | null {
+  if (JSON.stringify(inlet) === JSON.stringify(naive)) return null
+  if ('data' in inlet && 'data' in naive) {
+    if (inlet.total !== naive.total) return `total ${inlet.total} (Inlet) vs ${naive.total} (naive)`
+    const ids = (a: { data: Message[] }) => a.data.map((m) => m.message_id).join(',')
+    if (ids(inlet) !== ids(naive))
+      return `ids differ: ${ids(inlet).slice(0, 80)} vs ${ids(naive).slice(0, 80)}`
+    return 'same ids, different fields'
+  }
+  const fields = Object.keys(naive) as (keyof typeof naive)[]
+  return fields
+    .filter((k) => JSON.stringify(inlet[k as keyof typeof inlet]) !== JSON.stringify(naive[k]))
+    .map(
+      (k) =>
+        `${k} ${JSON.stringify(inlet[k as keyof typeof inlet])} (Inlet) vs ${JSON.stringify(naive[k])} (naive)`,
+    )
+    .join('; ')
+}
+
+const matchesOf = (answer: Answer): number => ('data' in answer ? answer.total : answer.total_messages)
+
+async function timed(run: () => Promise<unknown> | unknown): Promise<number> {
+  const started = performance.now()
+  await run()
+  return performance.now() - started
+}
+
+async function measure(read: ReadCase, options: Options): Promise<Timing> {
+  const inletAnswer = await read.inlet()
+  const naiveAnswer = read.naive()
+  const timing: Timing = {
+    name: read.name,
+    matches: matchesOf(naiveAnswer),
+    inletMs: [],
+    naiveMs: [],
+    mismatch: describeMismatch(inletAnswer, naiveAnswer),
+  }
+  for (let i = 1; i < options.warmup; i++) {
+    await read.inlet()
+    read.naive()
+  }
+  for (let i = 0; i < options.iterations; i++) {
+    // Alternating who goes first, so neither always reads the cache the other just warmed.
+    if (i % 2 === 0) {
+      timing.inletMs.push(await timed(read.inlet))
+      timing.naiveMs.push(await timed(read.naive))
+    } else {
+      timing.naiveMs.push(await timed(read.naive))
+      timing.inletMs.push(await timed(read.inlet))
+    }
+  }
+  return timing
+}
+
+/** Nearest rank: with 10 runs the p90 is the 9th fastest. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] as number
+}
+
+function ms(value: number): string {
+  return value < 1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : value.toFixed(1)
+}
+
+function times(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)
+}
+
+const HEADER = [
+  'read',
+  'matches',
+  'Inlet median ms',
+  'Inlet p90 ms',
+  'naive median ms',
+  'naive p90 ms',
+  'naive/Inlet',
+  'answer',
+]
+
+function resultRow(t: Timing): string[] {
+  const inlet = median(t.inletMs)
+  const naive = median(t.naiveMs)
+  return [
+    t.name,
+    t.matches.toLocaleString('en-US'),
+    ms(inlet),
+    ms(percentile(t.inletMs, 90)),
+    ms(naive),
+    ms(percentile(t.naiveMs, 90)),
+    times(naive / inlet),
+    t.mismatch === null ? 'OK' : 'MISMATCH',
+  ]
+}
+
+const unsupportedRow = (name: string): string[] => [name, '-', '-', '-', '-', '-', '-', 'not supported yet']
+
+/**
+ * The store's keyset position (`next` of the page before, passed back as `after`) for the
+ * page that starts at `offset`; null when the store returns none (no keyset paging).
+ */
+async function cursorAt(store: SqliteMessageStore, offset: number): Promise<PagePosition | null> {
+  return (await store.list({ limit: LIMIT, offset: offset - LIMIT })).next ?? null
+}
+
+interface Setup {
+  rows: number
+  deepOffset: number
+  topSender: string
+  typicalSender: string
+  since: string
+}
+
+/** Parameters taken from the data, so that the reads mean the same at any row count. */
+function setup(naiveDb: Database.Database): Setup {
+  const rows = naiveDb.prepare('SELECT COUNT(*) FROM messages').pluck().get() as number
+  if (rows < 2 * LIMIT) throw new UsageError(`the database holds ${rows} rows: build at least ${2 * LIMIT}`)
+  const bySender = naiveDb
+    .prepare('SELECT from_msisdn FROM messages GROUP BY from_msisdn ORDER BY COUNT(*) DESC, from_msisdn')
+    .pluck()
+    .all() as string[]
+  // The newest 1 % of messages: what "since yesterday" is on a year of traffic.
+  const since = naiveDb
+    .prepare('SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1 OFFSET ?')
+    .pluck()
+    .get(Math.floor(rows / 100)) as string
+  return {
+    rows,
+    deepOffset: Math.max(LIMIT, Math.floor((rows * 0.9) / LIMIT) * LIMIT),
+    topSender: bySender[0] as string,
+    typicalSender: bySender[Math.floor(bySender.length / 2)] as string,
+    since,
+  }
+}
+
+function plantedWord(wordClass: WordClass): string {
+  return PLANTED_WORDS.find((p) => p.wordClass === wordClass)?.word as string
+}
+
+function resultsSection(
+  argv: string[],
+  options: Options,
+  s: Setup,
+  summary: BuildSummary | null,
+  rows: string[][],
+): string {
+  const sizeMiB = (statSync(options.db).size / 2 ** 20).toFixed(0)
+  const built =
+    summary === null
+      ? 'not built by bench:data'
+      : `built by \`npm run bench:data -- --rows ${summary.rows} --senders ${summary.senders} ` +
+        `--seed ${summary.seed}\` in ${summary.seconds.toFixed(1)} s`
+  const planted = PLANTED_WORDS.map(
+    (p) => `${p.wordClass} "${p.word}" (${p.share === 0 ? 'never' : `${p.share * 100} % of texts`})`,
+  ).join(', ')
+  return [
+    HEADING,
+    '',
+    `\`npm run bench:reads${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\`: ` +
+      `${s.rows.toLocaleString('en-US')} messages, ${sizeMiB} MiB file`,
+    `(${built});`,
+    `${options.iterations} timed runs per read and side after ${options.warmup} warm-up run(s), the two sides alternating.`,
+    '',
+    ...describeMachine(path.dirname(options.db)),
+    '',
+    'Inlet: `SqliteMessageStore.list(query)` and `.stats()` called directly, in process (what GET',
+    '/messages and GET /stats run, without HTTP and JSON), limit 50. Naive: the plain SQL for the',
+    "same answer on its own better-sqlite3 connection: `text LIKE '%word%'`, a `COUNT(*)` with the",
+    'same filters for the total, `OFFSET` for deep pages, `COUNT(DISTINCT …)`, `GROUP BY from_msisdn`',
+    'and `ORDER BY … LIMIT 1` for stats. Both read a warm page cache. matches: the total (stats: every',
+    'message). answer: OK when both return the same messages in the same order and the same total.',
+    `Search words: ${planted}.`,
+    'Senders: the busiest, and the median one by message count. The cursor row pages with the',
+    "store's keyset position (`after`), taken from the page before it; naive pages there by `OFFSET`.",
+    '',
+    markdownTable(rows, HEADER),
+    '',
+  ].join('\n')
+}
+
+async function main(argv: string[]): Promise<number> {
+  const options = parseOptions(argv)
+  if (options === null) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const summary = readSummary(options.db)
+  // The store first: it migrates a database built by an older version before anything reads.
+  const store = new SqliteMessageStore({ file: options.db })
+  const naiveDb = new Database(options.db, { readonly: true, fileMustExist: true })
+  try {
+    const naive = new NaiveReads(naiveDb)
+    progress(`reading ${displayPath(options.db)} …`)
+    const s = setup(naiveDb)
+    const deep = s.deepOffset.toLocaleString('en-US')
+    const cursor = await cursorAt(store, s.deepOffset)
+
+    const listCase = (name: string, query: MessageQuery): ReadCase => ({
+      name,
+      inlet: async () => pageAnswer(await store.list(query)),
+      naive: () => naive.list(query),
+    })
+    const page = { limit: LIMIT, offset: 0 }
+    const q = (wordClass: WordClass) => ({ ...page, q: plantedWord(wordClass) })
+    const cursorName = `page at offset ${deep} via cursor`
+    const reads: (ReadCase | string)[] = [
+      listCase('page 1', page),
+      listCase(`page at offset ${deep}`, { limit: LIMIT, offset: s.deepOffset }),
+      cursor === null
+        ? cursorName
+        : {
+            name: cursorName,
+            inlet: async () => pageAnswer(await store.list({ ...page, after: cursor })),
+            naive: () => naive.list({ limit: LIMIT, offset: s.deepOffset }),
+          },
+      listCase(`since ${s.since} (newest 1 %)`, { ...page, since: s.since }),
+      listCase(`q common "${plantedWord('common')}"`, q('common')),
+      listCase(`q medium "${plantedWord('medium')}"`, q('medium')),
+      listCase(`q rare "${plantedWord('rare')}"`, q('rare')),
+      listCase(`q absent "${plantedWord('absent')}"`, q('absent')),
+      listCase('from busiest sender', { ...page, from: s.topSender }),
+      listCase('from median sender', { ...page, from: s.typicalSender }),
+      listCase(`from busiest sender + q "${plantedWord('common')}"`, {
+        ...q('common'),
+        from: s.topSender,
+      }),
+      { name: 'stats', inlet: async () => statsAnswer(await store.stats()), naive: () => naive.stats() },
+    ]
+
+    const timings: Timing[] = []
+    const rows: string[][] = []
+    for (const read of reads) {
+      if (typeof read === 'string') {
+        progress(`  cursor: not supported yet (${read})`)
+        rows.push(unsupportedRow(read))
+        continue
+      }
+      const timing = await measure(read, options)
+      timings.push(timing)
+      rows.push(resultRow(timing))
+      const [, matches, inletMs, , naiveMs, , ratio, answer] = resultRow(timing)
+      progress(
+        `  ${read.name}: ${matches} matches, Inlet ${inletMs} ms, naive ${naiveMs} ms, ×${ratio}, ${answer}`,
+      )
+    }
+
+    process.stdout.write(`\n${textTable(rows, HEADER)}\n\n`)
+    const mismatches = timings.filter((t) => t.mismatch !== null)
+    for (const t of mismatches) process.stderr.write(`MISMATCH: ${t.name}: ${t.mismatch}\n`)
+    if (mismatches.length > 0) {
+      // Timings of a wrong answer are not results: RESULTS.md keeps its last good section.
+      process.stderr.write(`MISMATCH in ${mismatches.length} read(s); ${HEADING} not written\n`)
+      return 1
+    }
+    if (options.out !== null) {
+      writeSection(options.out, resultsSection(argv, options, s, summary, rows), HEADING)
+      process.stdout.write(`wrote the "${HEADING}" section of ${displayPath(options.out)}\n`)
+    }
+    return 0
+  } finally {
+    naiveDb.close()
+    await store.close()
+  }
+}
+
+await runMain(main, USAGE)
