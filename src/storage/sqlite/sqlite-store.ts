@@ -113,7 +113,7 @@ export class SqliteMessageStore implements MessageStore {
   private readonly db: Database.Database
   private readonly maxBatchRows: number
   private readonly clock: () => Date
-  /** Transactions and rows committed by group commit, for metrics and tests. */
+  /** Transactions and rows committed by group commit (tests read it to see batching). */
   readonly commits = { transactions: 0, rows: 0 }
   private queue: PendingInsert[] = []
   private flushScheduled = false
