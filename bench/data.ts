@@ -2,10 +2,8 @@
 // Run with `npm run bench:data -- --rows N [options]` (`--help` lists them).
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
-import { displayPath, integerOption, progress, runMain } from './lib/cli.js'
+import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
 import { buildDatabase } from './lib/dataset.js'
-import { UsageError } from './lib/options.js'
 
 const REPO = path.resolve(import.meta.dirname, '..')
 
@@ -22,23 +20,13 @@ year of skewed, seeded traffic, for npm run bench:reads. An existing file is rep
 `
 
 async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rows: { type: 'string' },
-        out: { type: 'string' },
-        senders: { type: 'string', default: '5000' },
-        seed: { type: 'string', default: '1' },
-        help: { type: 'boolean', default: false },
-      },
-    }))
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+  const values = parseCli(argv, {
+    rows: { type: 'string' },
+    out: { type: 'string' },
+    senders: { type: 'string', default: '5000' },
+    seed: { type: 'string', default: '1' },
+    help: { type: 'boolean', default: false },
+  })
   if (values.help === true) {
     process.stdout.write(USAGE)
     return 0

@@ -3,14 +3,12 @@
 // Run with `npm run bench:reads -- --db PATH [options]` (`--help` lists them).
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import { timestampSortKey } from '../src/domain/timestamp.js'
 import type { Message, MessagePage, MessageQuery, PagePosition, Stats } from '../src/storage/message-store.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
-import { displayPath, integerOption, progress, runMain } from './lib/cli.js'
+import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
 import { type BuildSummary, PLANTED_WORDS, readSummary, type WordClass } from './lib/dataset.js'
-import { UsageError } from './lib/options.js'
 import { describeMachine, markdownTable, median, textTable, writeSection } from './lib/report.js'
 
 const REPO = path.resolve(import.meta.dirname, '..')
@@ -41,23 +39,13 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options | null {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        db: { type: 'string' },
-        iterations: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '2' },
-        out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
-        help: { type: 'boolean', default: false },
-      },
-    }))
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+  const values = parseCli(argv, {
+    db: { type: 'string' },
+    iterations: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
+    help: { type: 'boolean', default: false },
+  })
   if (values.help === true) return null
   if (values.db === undefined) throw new UsageError('--db is required')
   const db = path.resolve(values.db as string)

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import path from 'node:path'
 import { test } from 'node:test'
 import { signBody } from '../src/signature/verify-signature.js'
-import { startServer, waitForHttp } from './helpers/server-process.js'
-import { tempDir } from './helpers/test-app.js'
+import { startServer, startTestServer, waitForHttp } from './helpers/server-process.js'
 
 function parseAll(lines: string[]): Record<string, unknown>[] {
   return lines.map((line) => {
@@ -16,13 +14,8 @@ function parseAll(lines: string[]): Record<string, unknown>[] {
 }
 
 test('the process serves, writes only JSON lines, and exits 0 on SIGTERM after a graceful close', async (t) => {
-  const dir = tempDir(t)
-  const server = await startServer({
-    WEBHOOK_SECRET: 'testsecret',
-    DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`,
-  })
-  t.after(() => server.child.kill('SIGKILL'))
-  const base = `http://127.0.0.1:${server.port}`
+  const server = await startTestServer(t)
+  const { base } = server
   assert.equal((await waitForHttp(`${base}/health/ready`)).status, 200)
   const raw = JSON.stringify({ message_id: 'p1', from: '+1', to: '+2', ts: '2025-01-01T00:00:00Z' })
   const posted = await fetch(`${base}/webhook`, {
@@ -48,9 +41,7 @@ test('the process serves, writes only JSON lines, and exits 0 on SIGTERM after a
 })
 
 test('without WEBHOOK_SECRET the process starts, logs an error line, and is not ready', async (t) => {
-  const dir = tempDir(t)
-  const server = await startServer({ DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}` })
-  t.after(() => server.child.kill('SIGKILL'))
+  const server = await startTestServer(t, {})
   const ready = await waitForHttp(`http://127.0.0.1:${server.port}/health/ready`)
   assert.equal(ready.status, 503)
   server.child.kill('SIGTERM')
@@ -75,13 +66,8 @@ test('an invalid configuration refuses start-up with one JSON line naming the va
 })
 
 test('access lines reach stdout while the process runs, not only at shutdown', async (t) => {
-  const dir = tempDir(t)
-  const server = await startServer({
-    WEBHOOK_SECRET: 'testsecret',
-    DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`,
-  })
-  t.after(() => server.child.kill('SIGKILL'))
-  const base = `http://127.0.0.1:${server.port}`
+  const server = await startTestServer(t)
+  const { base } = server
   await waitForHttp(`${base}/health/live`)
   await (await fetch(`${base}/stats`)).arrayBuffer()
   const deadline = Date.now() + 5000
@@ -94,12 +80,7 @@ test('access lines reach stdout while the process runs, not only at shutdown', a
 })
 
 test('SIGTERM during a request on a keep-alive connection answers it, then exits 0 without waiting for the client', async (t) => {
-  const dir = tempDir(t)
-  const server = await startServer({
-    WEBHOOK_SECRET: 'testsecret',
-    DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`,
-  })
-  t.after(() => server.child.kill('SIGKILL'))
+  const server = await startTestServer(t)
   await waitForHttp(`http://127.0.0.1:${server.port}/health/live`)
   const { Agent, request } = await import('node:http')
   const agent = new Agent({ keepAlive: true })

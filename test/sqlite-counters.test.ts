@@ -2,26 +2,15 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
+import { seededRandom } from '../bench/lib/seeded-random.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
 import type { Message, Stats } from '../src/storage/message-store.js'
 import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { byteOrder, tempDir } from './helpers/test-app.js'
 
-/** A small deterministic generator, so a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function randomMessages(seed: number, count: number): Message[] {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const pick = <T>(items: T[]) => items[Math.floor(next() * items.length)] as T
   const ids = ['a', 'b', 'é', '\u{1F600}', '\uFF5E', 'Z', 'm-1', 'm-2']
   const fractions = ['', '.0', '.5', '.50', '.05', '.999']
@@ -73,7 +62,7 @@ for (const seed of [1, 2, 3, 4, 5]) {
     )
     store = new SqliteMessageStore({ file })
     const messages = randomMessages(seed, 400)
-    const next = random(seed * 7)
+    const next = seededRandom(seed * 7)
     // Random batch sizes: several inserts per event-loop turn share a transaction.
     for (let i = 0; i < messages.length; ) {
       const size = 1 + Math.floor(next() * 40)

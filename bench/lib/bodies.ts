@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { closeSync, openSync, writeSync } from 'node:fs'
+import { seededRandom } from './seeded-random.js'
 
 export interface Message {
   message_id: string
@@ -7,18 +8,6 @@ export interface Message {
   to: string
   ts: string
   text: string
-}
-
-/** mulberry32: seeded, so the same options send the same traffic on every machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const COUNTRY_CODES = ['1', '31', '33', '34', '39', '44', '49', '55', '91', '234']

@@ -1,5 +1,20 @@
 import path from 'node:path'
-import { UsageError } from './options.js'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+
+/** A mistake on the command line: reported with the usage text, exit code 2. */
+export class UsageError extends Error {}
+
+/** Strict node:util parseArgs whose errors are UsageErrors. */
+export function parseCli(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values as Record<
+      string,
+      string | boolean | undefined
+    >
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
 
 /** A decimal integer option of at least `min`, or a UsageError naming it. */
 export function integerOption(name: string, raw: string, min: number): number {

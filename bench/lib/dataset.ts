@@ -3,6 +3,7 @@ import Database from 'better-sqlite3'
 import { foldCase } from '../../src/domain/text-search.js'
 import { timestampSortKey } from '../../src/domain/timestamp.js'
 import { SqliteMessageStore } from '../../src/storage/sqlite/sqlite-store.js'
+import { seededRandom } from './seeded-random.js'
 
 export type WordClass = 'common' | 'medium' | 'rare' | 'absent'
 
@@ -36,18 +37,6 @@ const LATE_SHARE = 0.05
 const LATE_MS = 10 * 60_000
 const START_MS = Date.parse('2025-01-01T00:00:00Z')
 const SPAN_MS = 365 * 86_400_000
-
-/** mulberry32, as in bodies.ts: seeded, so a seed builds the same database everywhere. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // The head of the vocabulary, most frequent first: what an inbox of a shop or a service
 // reads like. A few non-ASCII words keep the Unicode folding path of `q` busy.

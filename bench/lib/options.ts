@@ -1,4 +1,6 @@
-import { parseArgs } from 'node:util'
+import { integerOption, parseCli, UsageError } from './cli.js'
+
+export { UsageError }
 
 export interface Options {
   connections: number
@@ -15,8 +17,6 @@ export interface Options {
   out: string | null
   help: boolean
 }
-
-export class UsageError extends Error {}
 
 export const USAGE = `Usage: npm run bench -- [options]
 
@@ -44,34 +44,20 @@ const INTEGER_OPTIONS = {
   prefill: { default: '0', min: 0 },
 } as const
 
-function toInteger(name: string, raw: string, min: number): number {
-  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw new UsageError(`--${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`)
-  }
-  return Number(raw)
-}
-
 export function parseOptions(argv: string[], defaultOut: string): Options {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...Object.fromEntries(
-          Object.entries(INTEGER_OPTIONS).map(([name, o]) => [name, { type: 'string', default: o.default }]),
-        ),
-        store: { type: 'string', default: 'sqlite' },
-        out: { type: 'string', default: defaultOut },
-        help: { type: 'boolean', default: false },
-      },
-    }))
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+  const values = parseCli(argv, {
+    ...Object.fromEntries(
+      Object.entries(INTEGER_OPTIONS).map(([name, o]) => [
+        name,
+        { type: 'string' as const, default: o.default },
+      ]),
+    ),
+    store: { type: 'string', default: 'sqlite' },
+    out: { type: 'string', default: defaultOut },
+    help: { type: 'boolean', default: false },
+  })
   const int = (name: keyof typeof INTEGER_OPTIONS) =>
-    toInteger(name, values[name] as string, INTEGER_OPTIONS[name].min)
+    integerOption(name, values[name] as string, INTEGER_OPTIONS[name].min)
   const store = values.store as string
   if (store !== 'sqlite') {
     throw new UsageError(`--store ${store} is not supported yet: only sqlite is`)

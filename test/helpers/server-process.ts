@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { tempDir } from './test-app.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -55,4 +56,21 @@ export async function waitForHttp(url: string, deadlineMs = 15_000): Promise<Res
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
+}
+
+/**
+ * The real process on a SQLite file in a fresh temporary folder; when the test ends the
+ * process is killed before the folder is removed.
+ */
+export async function startTestServer(
+  t: Parameters<typeof tempDir>[0],
+  env: Record<string, string> = { WEBHOOK_SECRET: 'testsecret' },
+): Promise<ServerProcess & { base: string }> {
+  let server: ServerProcess | undefined
+  const dir = tempDir(t, async () => {
+    server?.child.kill('SIGKILL')
+    await server?.exited
+  })
+  server = await startServer({ DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`, ...env })
+  return { ...server, base: `http://127.0.0.1:${server.port}` }
 }
