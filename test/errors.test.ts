@@ -5,7 +5,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/observability/logger.js'
 import type { MessageStore } from '../src/storage/message-store.js'
-import { createTestApp } from './helpers/test-app.js'
+import { createTestApp, message, postSigned } from './helpers/test-app.js'
 
 test('an unknown route answers 404 {"detail":"Not Found"}', async (t) => {
   const { app } = await createTestApp(t)
@@ -55,6 +55,7 @@ test('an URL that cannot be decoded answers 400 in the contract shape and is log
 
 test('a database whose schema was broken under the app answers 503 storage unavailable, cause in the log', async (t) => {
   const testApp = await createTestApp(t)
+  assert.equal((await postSigned(testApp.app, message())).statusCode, 200)
   const db = new Database(testApp.file)
   db.exec('ALTER TABLE messages RENAME COLUMN text TO body')
   db.close()

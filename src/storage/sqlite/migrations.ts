@@ -62,6 +62,22 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ${REBUILD_COUNTERS_SQL}
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Substring search behind q: an FTS5 trigram index over the case-folded text
+      -- (domain/text-search.ts), so a query of three or more characters is an index lookup.
+      -- The folding is done before indexing, hence case_sensitive 1: FTS5's own folding
+      -- would differ from the contract's. Contentless: the text lives in messages.
+      CREATE VIRTUAL TABLE messages_search USING fts5(
+        body, content = '', columnsize = 0, tokenize = 'trigram case_sensitive 1'
+      );
+      -- Rows are indexed in bulk shortly after they commit, not on the ack path; this is
+      -- how far (by messages.rowid) the index has got. Existing rows are indexed at start.
+      CREATE TABLE search_progress (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_rowid INTEGER NOT NULL);
+      INSERT INTO search_progress (id, indexed_rowid) VALUES (1, 0);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

@@ -60,6 +60,14 @@ const toMessage = (row: MessageRow): Message => ({
 
 const require = createRequire(import.meta.url)
 
+/** The trigram index answers queries of at least this many code points. */
+const TRIGRAM = 3
+/** A search walks the ordering index when it expects to find its page within this many rows. */
+const WALK_BUDGET_ROWS = 5000
+/** How long after a commit new rows are indexed for search, and how many at a time. */
+const SEARCH_INDEX_DELAY_MS = 25
+const SEARCH_INDEX_CHUNK_ROWS = 1000
+
 /** WAL pages (4 KiB each) after which a COMMIT checkpoints by itself: 64 MiB. */
 const BACKSTOP_CHECKPOINT_PAGES = 16384
 
@@ -119,7 +127,10 @@ export class SqliteMessageStore implements MessageStore {
   private flushScheduled = false
   private readonly statements
   private readonly checkpointer: Worker
-  private readonly listStatements = new Map<string, { page: Database.Statement; count: Database.Statement }>()
+  private readonly listStatements = new Map<string, Database.Statement>()
+  /** messages.rowid up to which the search index is complete (mirrors search_progress). */
+  private searchIndexedUpTo = 0
+  private searchTimer: NodeJS.Timeout | undefined
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(path.dirname(options.file), { recursive: true })
@@ -171,7 +182,16 @@ export class SqliteMessageStore implements MessageStore {
         `SELECT from_msisdn AS "from", count FROM sender_counts ORDER BY count DESC, from_msisdn ASC LIMIT 10`,
       ),
       schemaVersion: this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck(),
+      maxRowid: this.db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
+      indexSearch: this.db.prepare(
+        `INSERT INTO messages_search (rowid, body)
+         SELECT rowid, inlet_fold(text) FROM messages WHERE rowid > ? AND rowid <= ? AND text IS NOT NULL`,
+      ),
+      saveSearchProgress: this.db.prepare('UPDATE search_progress SET indexed_rowid = ? WHERE id = 1'),
+      searchCount: this.db.prepare('SELECT COUNT(*) FROM messages_search WHERE messages_search MATCH ?').pluck(),
     }
+    this.searchIndexedUpTo = this.db.prepare('SELECT indexed_rowid FROM search_progress').pluck().get() as number
+    this.scheduleSearchIndexing() // rows from before the index existed, or from a bulk load
     this.checkpointer = new Worker(CHECKPOINTER_SOURCE, {
       eval: true,
       // It allocates almost nothing: a small heap keeps the process's memory down.
@@ -277,6 +297,7 @@ export class SqliteMessageStore implements MessageStore {
       }
       this.commits.transactions += 1
       this.commits.rows += rows.length
+      this.scheduleSearchIndexing()
       for (let i = 0; i < rows.length; i++) {
         const outcome = outcomes[i]
         const row = rows[i] as PendingInsert
@@ -317,64 +338,129 @@ export class SqliteMessageStore implements MessageStore {
   /** Recomputes the counters from the messages, after a bulk load that bypassed insert(). */
   rebuildDerived(): void {
     this.db.transaction(() => this.db.exec(REBUILD_COUNTERS_SQL)).immediate()
+    this.indexPendingSearch(Number.POSITIVE_INFINITY)
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {
-    const where: string[] = []
-    const params: unknown[] = []
-    if (query.from !== undefined) {
-      where.push('from_msisdn = ?')
-      params.push(query.from)
-    }
-    if (query.since !== undefined) {
-      where.push('ts_key >= ?')
-      params.push(timestampSortKey(query.since))
-    }
-    if (query.q !== undefined) {
-      where.push('instr(inlet_fold(text), ?) > 0')
-      params.push(foldCase(query.q))
-    }
-    const filters = where.length
-    if (query.after !== undefined) {
-      // A row-value comparison on the (ts_key, message_id) index: a page deep in the table
-      // costs the same as the first.
-      where.push('(ts_key, message_id) > (?, ?)')
-    }
-    const pageParams =
-      query.after === undefined ? params : [...params, query.after.key, query.after.messageId]
-    const { page, count } = this.listStatementsFor(where)
-    const countStatement =
-      filters === where.length ? count : this.listStatementsFor(where.slice(0, filters)).count
     return this.read(() => {
+      const filters: string[] = []
+      const params: unknown[] = []
+      if (query.from !== undefined) {
+        filters.push('from_msisdn = ?')
+        params.push(query.from)
+      }
+      if (query.since !== undefined) {
+        filters.push('ts_key >= ?')
+        params.push(timestampSortKey(query.since))
+      }
+      let total: number
+      let pageFilters = filters
+      let pageParams = params
+      const folded = query.q === undefined ? undefined : foldCase(query.q)
+      if (folded !== undefined && [...folded].length >= TRIGRAM) {
+        this.indexPendingSearch(Number.POSITIVE_INFINITY) // read-your-writes: index what has committed
+        const match = `"${folded.replaceAll('"', '""')}"`
+        const inIndex = 'rowid IN (SELECT rowid FROM messages_search WHERE messages_search MATCH ?)'
+        total = (
+          filters.length === 0
+            ? this.statements.searchCount.get(match)
+            : this.cached(`SELECT COUNT(*) FROM messages WHERE ${[...filters, inIndex].join(' AND ')}`)
+                .pluck()
+                .get(...params, match)
+        ) as number
+        // Plan by selectivity: a frequent word is found fastest by walking the ordering index
+        // and testing each row, a rare one by looking up its few rows and sorting them.
+        const rowsToWalk =
+          total === 0 ? Number.POSITIVE_INFINITY : ((query.offset + query.limit) * this.totalRows()) / total
+        const walk = rowsToWalk <= WALK_BUDGET_ROWS
+        pageFilters = [...filters, walk ? 'instr(inlet_fold(text), ?) > 0' : inIndex]
+        pageParams = [...params, walk ? folded : match]
+      } else {
+        if (folded !== undefined) {
+          // Shorter than a trigram: the index cannot answer, the same test runs on every row.
+          filters.push('instr(inlet_fold(text), ?) > 0')
+          params.push(folded)
+        }
+        total =
+          filters.length === 0
+            ? this.totalRows() // the counter: no COUNT(*) over the whole table
+            : (this.cached(`SELECT COUNT(*) FROM messages WHERE ${filters.join(' AND ')}`)
+                .pluck()
+                .get(...params) as number)
+      }
+      if (total === 0) return { data: [], total }
+      if (query.after !== undefined) {
+        // A row-value comparison on the (ts_key, message_id) index: a page deep in the table
+        // costs the same as the first.
+        pageFilters = [...pageFilters, '(ts_key, message_id) > (?, ?)']
+        pageParams = [...pageParams, query.after.key, query.after.messageId]
+      }
+      const where = pageFilters.length > 0 ? `WHERE ${pageFilters.join(' AND ')}` : ''
       // One row more than asked tells whether a next page exists.
-      const rows = page.all(...pageParams, query.limit + 1, query.offset) as MessageRow[]
+      const rows = this.cached(
+        `SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${where}
+         ORDER BY ts_key ASC, message_id ASC LIMIT ? OFFSET ?`,
+      ).all(...pageParams, query.limit + 1, query.offset) as MessageRow[]
       const more = rows.length > query.limit
       if (more) rows.pop()
       const last = rows.at(-1)
       return {
         data: rows.map(toMessage),
-        // Unfiltered, the total is the counter: no COUNT(*) over the whole table.
-        total: (filters === 0 ? this.statements.total.get() : countStatement.get(...params)) as number,
+        total,
         ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id } } : {}),
       }
     })
   }
 
-  private listStatementsFor(where: string[]) {
-    const key = where.join(' AND ')
-    let cached = this.listStatements.get(key)
-    if (cached === undefined) {
-      const filter = where.length > 0 ? `WHERE ${key}` : ''
-      cached = {
-        page: this.db.prepare(
-          `SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${filter}
-           ORDER BY ts_key ASC, message_id ASC LIMIT ? OFFSET ?`,
-        ),
-        count: this.db.prepare(`SELECT COUNT(*) FROM messages ${filter}`).pluck(),
-      }
-      this.listStatements.set(key, cached)
+  private totalRows(): number {
+    return this.statements.total.get() as number
+  }
+
+  /** Statements for the few shapes of list query, prepared once each. */
+  private cached(sql: string): Database.Statement {
+    let statement = this.listStatements.get(sql)
+    if (statement === undefined) {
+      statement = this.db.prepare(sql)
+      this.listStatements.set(sql, statement)
     }
-    return cached
+    return statement
+  }
+
+  /**
+   * Adds committed rows that search has not seen to the trigram index, at most `maxRows`
+   * of them, in one transaction with the progress mark. Returns whether rows remain.
+   */
+  private indexPendingSearch(maxRows: number): boolean {
+    const latest = (this.statements.maxRowid.get() as number | null) ?? 0
+    const from = this.searchIndexedUpTo
+    if (latest <= from) return false
+    const upTo = Math.min(latest, from + maxRows)
+    this.db
+      .transaction(() => {
+        this.statements.indexSearch.run(from, upTo)
+        this.statements.saveSearchProgress.run(upTo)
+      })
+      .immediate()
+    this.searchIndexedUpTo = upTo
+    return upTo < latest
+  }
+
+  /** Indexes new rows for search shortly after they commit, in bounded chunks, off the ack path. */
+  private scheduleSearchIndexing(): void {
+    if (this.searchTimer !== undefined) return
+    this.searchTimer = setTimeout(this.runSearchIndexing, SEARCH_INDEX_DELAY_MS)
+    this.searchTimer.unref()
+  }
+
+  private readonly runSearchIndexing = (): void => {
+    this.searchTimer = undefined
+    if (!this.db.open) return
+    try {
+      if (this.indexPendingSearch(SEARCH_INDEX_CHUNK_ROWS)) this.scheduleSearchIndexing()
+    } catch {
+      // Busy or failing: try again later; a search query catches up by itself anyway.
+      this.scheduleSearchIndexing()
+    }
   }
 
   async stats(): Promise<Stats> {
@@ -406,6 +492,7 @@ export class SqliteMessageStore implements MessageStore {
 
   async close(): Promise<void> {
     if (this.flushScheduled) this.flush()
+    clearTimeout(this.searchTimer)
     if (this.checkpointer.threadId !== -1) {
       // 'exit' also follows a worker that failed, so closing never throws because of it.
       const exited = new Promise((resolve) => this.checkpointer.once('exit', resolve))
