@@ -188,9 +188,14 @@ export class SqliteMessageStore implements MessageStore {
          SELECT rowid, inlet_fold(text) FROM messages WHERE rowid > ? AND rowid <= ? AND text IS NOT NULL`,
       ),
       saveSearchProgress: this.db.prepare('UPDATE search_progress SET indexed_rowid = ? WHERE id = 1'),
-      searchCount: this.db.prepare('SELECT COUNT(*) FROM messages_search WHERE messages_search MATCH ?').pluck(),
+      searchCount: this.db
+        .prepare('SELECT COUNT(*) FROM messages_search WHERE messages_search MATCH ?')
+        .pluck(),
     }
-    this.searchIndexedUpTo = this.db.prepare('SELECT indexed_rowid FROM search_progress').pluck().get() as number
+    this.searchIndexedUpTo = this.db
+      .prepare('SELECT indexed_rowid FROM search_progress')
+      .pluck()
+      .get() as number
     this.scheduleSearchIndexing() // rows from before the index existed, or from a bulk load
     this.checkpointer = new Worker(CHECKPOINTER_SOURCE, {
       eval: true,
