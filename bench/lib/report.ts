@@ -59,7 +59,8 @@ export function describeMachine(dbDir: string): string[] {
     `- memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- kernel: ${os.type()} ${os.release()}`,
     `- node: ${process.version}, ${wrkVersion()}`,
-    `- database directory: ${dbDir} (filesystem ${command('stat', ['-f', '-c', '%T', dbDir])})`,
+    // The filesystem, not the path: results must not name a machine's folders.
+    `- database filesystem: ${command('stat', ['-f', '-c', '%T', dbDir])}`,
     `- date: ${new Date().toISOString()}`,
   ]
 }
