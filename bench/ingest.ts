@@ -102,7 +102,7 @@ async function makeTemplate(ctx: Context): Promise<string> {
   const server = await startServer(inletSpec(ctx, await freePort(), dir))
   await stopServer(server)
   const file = path.join(dir, 'app.db')
-  prefillMessages(file, ctx.options.prefill)
+  await prefillMessages(file, ctx.options.prefill)
   return file
 }
 

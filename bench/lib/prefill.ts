@@ -1,15 +1,17 @@
 import Database from 'better-sqlite3'
 import { timestampSortKey } from '../../src/domain/timestamp.js'
+import { SqliteMessageStore } from '../../src/storage/sqlite/sqlite-store.js'
 import { MessageFactory } from './bodies.js'
 
 const BATCH_ROWS = 50_000
 
 /**
  * Bulk-inserts `count` rows into a database whose schema Inlet has already created (the
- * harness starts Inlet on the file once, so migrations stay Inlet's business). The rows
+ * harness starts Inlet on the file once, so migrations stay Inlet's business), then has
+ * the store rebuild what it derives from them. The rows
  * come from another seed and end before the bench traffic's timestamps begin.
  */
-export function prefillMessages(file: string, count: number): void {
+export async function prefillMessages(file: string, count: number): Promise<void> {
   const db = new Database(file)
   try {
     const insert = db.prepare(
@@ -26,8 +28,13 @@ export function prefillMessages(file: string, count: number): void {
     })
     for (let done = 0; done < count; done += BATCH_ROWS) insertBatch(Math.min(BATCH_ROWS, count - done))
   } finally {
-    db.close() // checkpoints the WAL into the file, so copying the file copies every row
+    db.close()
   }
+  // The counters and the search index as the store keeps them, built once up front; then
+  // closing checkpoints the WAL into the file, so copying the file copies everything.
+  const store = new SqliteMessageStore({ file })
+  store.rebuildDerived()
+  await store.close()
 }
 
 export function countMessages(file: string): number {
