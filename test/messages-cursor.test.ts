@@ -175,3 +175,35 @@ test('a malformed cursor, or one made for other filters, answers 422 naming ["qu
     })
   }
 })
+
+test('a sender filter (with and without since) pages through the sender index in order, right after the writes', async (t) => {
+  const testApp = await createTestApp(t)
+  const sent = bodies(40)
+  await seed(testApp, sent)
+  for (const [query, since] of [
+    ['from=%2B111', ''],
+    ['from=%2B222&since=2025-05-01T00:00:00.5Z', '2025-05-01T00:00:00.5'],
+  ] as const) {
+    const sender = query.startsWith('from=%2B111') ? '+111' : '+222'
+    const expected = (sent as Item[])
+      .filter((m) => m.from === sender && (timestampSortKey(m.ts) ?? '') >= since)
+      .sort(order)
+      .map((m) => m.message_id)
+    const first = (await testApp.app.inject({ method: 'GET', url: `/messages?limit=3&${query}` })).json()
+    assert.equal(first.total, expected.length, query)
+    assert.deepEqual((await walk(testApp, `/messages?limit=3&${query}`)).flat(), expected, query)
+    const paged = (
+      await testApp.app.inject({ method: 'GET', url: `/messages?limit=4&offset=2&${query}` })
+    ).json()
+    assert.deepEqual(
+      (paged.data as Item[]).map((i) => i.message_id),
+      expected.slice(2, 6),
+    )
+  }
+  assert.deepEqual((await testApp.app.inject({ method: 'GET', url: '/messages?from=%2B999' })).json(), {
+    data: [],
+    total: 0,
+    limit: 50,
+    offset: 0,
+  })
+})

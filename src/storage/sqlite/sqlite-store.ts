@@ -64,9 +64,9 @@ const require = createRequire(import.meta.url)
 const TRIGRAM = 3
 /** A search walks the ordering index when it expects to find its page within this many rows. */
 const WALK_BUDGET_ROWS = 5000
-/** How long after a commit new rows are indexed for search, and how many at a time. */
-const SEARCH_INDEX_DELAY_MS = 25
-const SEARCH_INDEX_CHUNK_ROWS = 1000
+/** How long after a commit new rows are indexed for search and by sender, and how many at a time. */
+const INDEX_DELAY_MS = 25
+const INDEX_CHUNK_ROWS = 1000
 
 /** WAL pages (4 KiB each) after which a COMMIT checkpoints by itself: 64 MiB. */
 const BACKSTOP_CHECKPOINT_PAGES = 16384
@@ -128,9 +128,9 @@ export class SqliteMessageStore implements MessageStore {
   private readonly statements
   private readonly checkpointer: Worker
   private readonly listStatements = new Map<string, Database.Statement>()
-  /** messages.rowid up to which the search index is complete (mirrors search_progress). */
-  private searchIndexedUpTo = 0
-  private searchTimer: NodeJS.Timeout | undefined
+  /** messages.rowid up to which the search and sender indexes are complete (index_progress). */
+  private indexedUpTo = 0
+  private indexTimer: NodeJS.Timeout | undefined
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(path.dirname(options.file), { recursive: true })
@@ -187,16 +187,18 @@ export class SqliteMessageStore implements MessageStore {
         `INSERT INTO messages_search (rowid, body)
          SELECT rowid, inlet_fold(text) FROM messages WHERE rowid > ? AND rowid <= ? AND text IS NOT NULL`,
       ),
-      saveSearchProgress: this.db.prepare('UPDATE search_progress SET indexed_rowid = ? WHERE id = 1'),
+      indexSenders: this.db.prepare(
+        `INSERT INTO sender_index (from_msisdn, ts_key, message_id)
+         SELECT from_msisdn, ts_key, message_id FROM messages WHERE rowid > ? AND rowid <= ?`,
+      ),
+      saveIndexProgress: this.db.prepare('UPDATE index_progress SET indexed_rowid = ? WHERE id = 1'),
+      senderCount: this.db.prepare('SELECT count FROM sender_counts WHERE from_msisdn = ?').pluck(),
       searchCount: this.db
         .prepare('SELECT COUNT(*) FROM messages_search WHERE messages_search MATCH ?')
         .pluck(),
     }
-    this.searchIndexedUpTo = this.db
-      .prepare('SELECT indexed_rowid FROM search_progress')
-      .pluck()
-      .get() as number
-    this.scheduleSearchIndexing() // rows from before the index existed, or from a bulk load
+    this.indexedUpTo = this.db.prepare('SELECT indexed_rowid FROM index_progress').pluck().get() as number
+    this.scheduleIndexing() // rows from before the indexes existed, or from a bulk load
     this.checkpointer = new Worker(CHECKPOINTER_SOURCE, {
       eval: true,
       // It allocates almost nothing: a small heap keeps the process's memory down.
@@ -302,7 +304,7 @@ export class SqliteMessageStore implements MessageStore {
       }
       this.commits.transactions += 1
       this.commits.rows += rows.length
-      this.scheduleSearchIndexing()
+      this.scheduleIndexing()
       for (let i = 0; i < rows.length; i++) {
         const outcome = outcomes[i]
         const row = rows[i] as PendingInsert
@@ -343,10 +345,11 @@ export class SqliteMessageStore implements MessageStore {
   /** Recomputes the counters from the messages, after a bulk load that bypassed insert(). */
   rebuildDerived(): void {
     this.db.transaction(() => this.db.exec(REBUILD_COUNTERS_SQL)).immediate()
-    this.indexPendingSearch(Number.POSITIVE_INFINITY)
+    this.indexPending(Number.POSITIVE_INFINITY)
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {
+    if (query.from !== undefined && query.q === undefined) return this.read(() => this.listBySender(query))
     return this.read(() => {
       const filters: string[] = []
       const params: unknown[] = []
@@ -363,7 +366,7 @@ export class SqliteMessageStore implements MessageStore {
       let pageParams = params
       const folded = query.q === undefined ? undefined : foldCase(query.q)
       if (folded !== undefined && [...folded].length >= TRIGRAM) {
-        this.indexPendingSearch(Number.POSITIVE_INFINITY) // read-your-writes: index what has committed
+        this.indexPending(Number.POSITIVE_INFINITY) // read-your-writes: index what has committed
         const match = `"${folded.replaceAll('"', '""')}"`
         const inIndex = 'rowid IN (SELECT rowid FROM messages_search WHERE messages_search MATCH ?)'
         total = (
@@ -401,20 +404,62 @@ export class SqliteMessageStore implements MessageStore {
         pageParams = [...pageParams, query.after.key, query.after.messageId]
       }
       const where = pageFilters.length > 0 ? `WHERE ${pageFilters.join(' AND ')}` : ''
-      // One row more than asked tells whether a next page exists.
-      const rows = this.cached(
+      return this.page(
         `SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${where}
          ORDER BY ts_key ASC, message_id ASC LIMIT ? OFFSET ?`,
-      ).all(...pageParams, query.limit + 1, query.offset) as MessageRow[]
-      const more = rows.length > query.limit
-      if (more) rows.pop()
-      const last = rows.at(-1)
-      return {
-        data: rows.map(toMessage),
+        pageParams,
+        query,
         total,
-        ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id } } : {}),
-      }
+      )
     })
+  }
+
+  /**
+   * `from` (and `since`) without `q`: the sender index gives the rows in order and the
+   * counters give the total, so a sender's page costs the same however rare the sender.
+   */
+  private listBySender(query: MessageQuery): MessagePage {
+    this.indexPending(Number.POSITIVE_INFINITY) // read-your-writes: index what has committed
+    const since = query.since === undefined ? undefined : timestampSortKey(query.since)
+    const total = (
+      since === undefined
+        ? (this.statements.senderCount.get(query.from) ?? 0)
+        : this.cached('SELECT COUNT(*) FROM sender_index WHERE from_msisdn = ? AND ts_key >= ?')
+            .pluck()
+            .get(query.from, since)
+    ) as number
+    if (total === 0) return { data: [], total }
+    const filters = ['s.from_msisdn = ?']
+    const params: unknown[] = [query.from]
+    if (since !== undefined) {
+      filters.push('s.ts_key >= ?')
+      params.push(since)
+    }
+    if (query.after !== undefined) {
+      filters.push('(s.ts_key, s.message_id) > (?, ?)')
+      params.push(query.after.key, query.after.messageId)
+    }
+    return this.page(
+      `SELECT m.message_id, m.from_msisdn, m.to_msisdn, m.ts, m.ts_key, m.text
+       FROM sender_index AS s JOIN messages AS m ON m.message_id = s.message_id
+       WHERE ${filters.join(' AND ')} ORDER BY s.ts_key ASC, s.message_id ASC LIMIT ? OFFSET ?`,
+      params,
+      query,
+      total,
+    )
+  }
+
+  /** Runs a page query for one row more than asked, which tells whether a next page exists. */
+  private page(sql: string, params: unknown[], query: MessageQuery, total: number): MessagePage {
+    const rows = this.cached(sql).all(...params, query.limit + 1, query.offset) as MessageRow[]
+    const more = rows.length > query.limit
+    if (more) rows.pop()
+    const last = rows.at(-1)
+    return {
+      data: rows.map(toMessage),
+      total,
+      ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id } } : {}),
+    }
   }
 
   private totalRows(): number {
@@ -432,39 +477,40 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   /**
-   * Adds committed rows that search has not seen to the trigram index, at most `maxRows`
+   * Adds committed rows that the search and sender indexes have not seen, at most `maxRows`
    * of them, in one transaction with the progress mark. Returns whether rows remain.
    */
-  private indexPendingSearch(maxRows: number): boolean {
+  private indexPending(maxRows: number): boolean {
     const latest = (this.statements.maxRowid.get() as number | null) ?? 0
-    const from = this.searchIndexedUpTo
+    const from = this.indexedUpTo
     if (latest <= from) return false
     const upTo = Math.min(latest, from + maxRows)
     this.db
       .transaction(() => {
         this.statements.indexSearch.run(from, upTo)
-        this.statements.saveSearchProgress.run(upTo)
+        this.statements.indexSenders.run(from, upTo)
+        this.statements.saveIndexProgress.run(upTo)
       })
       .immediate()
-    this.searchIndexedUpTo = upTo
+    this.indexedUpTo = upTo
     return upTo < latest
   }
 
-  /** Indexes new rows for search shortly after they commit, in bounded chunks, off the ack path. */
-  private scheduleSearchIndexing(): void {
-    if (this.searchTimer !== undefined) return
-    this.searchTimer = setTimeout(this.runSearchIndexing, SEARCH_INDEX_DELAY_MS)
-    this.searchTimer.unref()
+  /** Indexes new rows shortly after they commit, in bounded chunks, off the ack path. */
+  private scheduleIndexing(): void {
+    if (this.indexTimer !== undefined) return
+    this.indexTimer = setTimeout(this.runIndexing, INDEX_DELAY_MS)
+    this.indexTimer.unref()
   }
 
-  private readonly runSearchIndexing = (): void => {
-    this.searchTimer = undefined
+  private readonly runIndexing = (): void => {
+    this.indexTimer = undefined
     if (!this.db.open) return
     try {
-      if (this.indexPendingSearch(SEARCH_INDEX_CHUNK_ROWS)) this.scheduleSearchIndexing()
+      if (this.indexPending(INDEX_CHUNK_ROWS)) this.scheduleIndexing()
     } catch {
-      // Busy or failing: try again later; a search query catches up by itself anyway.
-      this.scheduleSearchIndexing()
+      // Busy or failing: try again later; a query that needs the indexes catches up itself.
+      this.scheduleIndexing()
     }
   }
 
@@ -497,7 +543,7 @@ export class SqliteMessageStore implements MessageStore {
 
   async close(): Promise<void> {
     if (this.flushScheduled) this.flush()
-    clearTimeout(this.searchTimer)
+    clearTimeout(this.indexTimer)
     if (this.checkpointer.threadId !== -1) {
       // 'exit' also follows a worker that failed, so closing never throws because of it.
       const exited = new Promise((resolve) => this.checkpointer.once('exit', resolve))
