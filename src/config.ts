@@ -36,7 +36,7 @@ const LOG_LEVELS: Record<string, LogLevel> = {
   ERROR: 'error',
 }
 
-export const DEFAULTS = {
+const DEFAULTS = {
   DATABASE_URL: 'sqlite:///data/app.db',
   LOG_LEVEL: 'INFO',
   PORT: '8000',
@@ -91,7 +91,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
  * absolute (SQLAlchemy's convention, which the brief's users already write).
  * Returns the target, or a one-line reason naming the variable.
  */
-export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget | string {
+function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget | string {
   if (url.startsWith('sqlite:///')) {
     const rest = url.slice('sqlite:///'.length)
     if (rest === '' || rest === '/' || rest.includes('?') || rest.includes('\0')) {

@@ -24,15 +24,15 @@ export interface ValidationIssue {
 }
 
 export class AppError extends Error {
-  readonly status: number
   constructor(
     readonly code: ErrorCode,
     /** The `detail` sent to the client: a message, or the list of validation issues. */
     readonly detail: string | ValidationIssue[],
+    /** The code's status from the map, unless the error came with its own (a 4xx of Fastify's). */
+    readonly status: number = ERROR_STATUS[code],
   ) {
     super(typeof detail === 'string' ? detail : 'validation error')
     this.name = 'AppError'
-    this.status = ERROR_STATUS[code]
   }
 }
 

@@ -5,7 +5,7 @@ import { AppError, StorageUnavailableError } from '../errors.js'
 import { toValidationIssues } from './validation.js'
 
 /** Maps anything thrown while serving a request to the contract's error. */
-export function toAppError(error: unknown): AppError {
+function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error
   if (error instanceof StorageUnavailableError)
     return new AppError('storage_unavailable', 'storage unavailable')
@@ -20,9 +20,10 @@ export function toAppError(error: unknown): AppError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('bad_request', 'request body length does not match Content-Length')
   }
+  // Fastify's own 4xx errors (an unsupported header value, say) keep their status code.
   const status = fastifyError.statusCode
   if (status !== undefined && status >= 400 && status < 500) {
-    return new AppError('bad_request', STATUS_CODES[status] ?? 'Bad Request')
+    return new AppError('bad_request', STATUS_CODES[status] ?? 'Bad Request', status)
   }
   return new AppError('internal_error', 'Internal Server Error')
 }
@@ -40,10 +41,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
     )
   }
   request.outcome = appError.code
-  // Fastify's own 4xx errors (an unsupported header value, say) keep their status code.
-  const status =
-    appError.code === 'bad_request' ? ((error as FastifyError).statusCode ?? 400) : appError.status
-  reply.code(status).send({ detail: appError.detail })
+  reply.code(appError.status).send({ detail: appError.detail })
 }
 
 /**

@@ -31,7 +31,7 @@ export const MessagesQuerySchema = Type.Object({
 })
 export type MessagesQuery = Static<typeof MessagesQuerySchema>
 
-export const MessageSchema = Type.Object({
+const MessageSchema = Type.Object({
   message_id: Type.String(),
   from: Type.String(),
   to: Type.String(),

@@ -43,7 +43,8 @@ export class AccessLog extends LogController {
     }
     let level: 'info' | 'error' = status >= 500 || error ? 'error' : 'info'
     if (path === '/webhook') {
-      const result = request.outcome ?? (status === 404 ? 'not_found' : 'internal_error')
+      // Every answer the app writes records its outcome; none means Fastify answered itself.
+      const result = request.outcome ?? 'internal_error'
       line.dup = result === 'duplicate'
       line.result = result
       if (request.messageId !== undefined) line.message_id = request.messageId

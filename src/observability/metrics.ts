@@ -6,16 +6,14 @@ import type { InsertOutcome } from '../storage/message-store.js'
 export type Outcome = InsertOutcome | ErrorCode
 
 /** Every outcome a POST /webhook can have; each starts at zero so dashboards see it. */
-export const WEBHOOK_RESULTS: readonly Outcome[] = [
+const WEBHOOK_RESULTS: readonly Outcome[] = [
   'created',
   'duplicate',
   ...(Object.keys(ERROR_STATUS) as ErrorCode[]),
 ]
 
 /** Fine below a millisecond (the ingest path is sub-millisecond) and up to 10 s. */
-export const LATENCY_BUCKETS_MS = [
-  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
-]
+const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
 export type Metrics = ReturnType<typeof createMetrics>
 

@@ -37,11 +37,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: { config: Config
   const { config, store } = deps
 
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: config.maxBodyBytes },
-    (_request, body, done) => done(null, body),
-  )
+  // The size cap is the app's bodyLimit (MAX_BODY_BYTES), enforced while reading.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
   const validateBody = compileBodyValidator<WebhookBody>(WebhookBodySchema)
 

@@ -294,8 +294,9 @@ export class SqliteMessageStore implements MessageStore {
         rows = rows.filter((_, i) => i !== abortedAt)
         continue
       }
+      const created = rows.filter((_, i) => outcomes[i] === 'created')
       try {
-        this.updateCounters(rows.filter((_, i) => outcomes[i] === 'created'))
+        this.updateCounters(created)
         commit.run()
       } catch (error) {
         if (this.db.inTransaction) rollback.run()
@@ -304,7 +305,7 @@ export class SqliteMessageStore implements MessageStore {
       }
       this.commits.transactions += 1
       this.commits.rows += rows.length
-      this.scheduleIndexing()
+      if (created.length > 0) this.scheduleIndexing()
       for (let i = 0; i < rows.length; i++) {
         const outcome = outcomes[i]
         const row = rows[i] as PendingInsert
