@@ -1,20 +1,25 @@
 import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
 import { StorageUnavailableError } from '../src/errors.js'
 import type { Message } from '../src/storage/message-store.js'
 import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
-import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
+import { SqliteMessageStore, type SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js'
 import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
 
-function openStore(t: Parameters<typeof tempDir>[0], name = 'store.db') {
+function openStore(
+  t: Parameters<typeof tempDir>[0],
+  name = 'store.db',
+  options: Partial<SqliteStoreOptions> = {},
+) {
   let store: SqliteMessageStore | undefined
   const file = path.join(
     tempDir(t, () => store?.close()),
     name,
   )
-  store = new SqliteMessageStore({ file, busyTimeoutMs: 50 })
+  store = new SqliteMessageStore({ file, busyTimeoutMs: 50, ...options })
   return { store, file }
 }
 
@@ -155,4 +160,28 @@ test('the database runs in WAL mode', async (t) => {
 test('the parent folder of the SQLite file is created when missing', async (t) => {
   const { store } = openStore(t, path.join('deep', 'er', 'app.db'))
   assert.equal(await store.insert(msg('a')), 'created')
+})
+
+test('a turn with more inserts than the batch cap commits them in several transactions', async (t) => {
+  const { store } = openStore(t, 'capped.db', { maxBatchRows: 3 })
+  const before = { ...store.commits }
+  const outcomes = await Promise.all(Array.from({ length: 7 }, (_, i) => store.insert(msg(`cap-${i}`))))
+  assert.deepEqual(
+    outcomes,
+    outcomes.map(() => 'created'),
+  )
+  assert.deepEqual(store.commits, { transactions: before.transactions + 3, rows: before.rows + 7 })
+})
+
+test('the background checkpointer copies committed pages into the database file', async (t) => {
+  const { store, file } = openStore(t, 'checkpointed.db', { checkpointIntervalMs: 20 })
+  const sizeOf = () => statSync(file).size
+  const before = sizeOf()
+  // Far below SQLite's own (backstop) checkpoint: only the worker can move these pages.
+  await Promise.all(Array.from({ length: 2000 }, (_, i) => store.insert(msg(`ckpt-${i}`, 'x'.repeat(200)))))
+  const deadline = Date.now() + 10_000
+  while (sizeOf() <= before) {
+    assert.ok(Date.now() < deadline, 'the database file did not grow within 10 s: no checkpoint ran')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 })
