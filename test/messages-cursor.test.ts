@@ -3,13 +3,10 @@ import { test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import { matchesQuery } from '../src/domain/text-search.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
-import { byteOrder, createTestApp, message, postSigned, type TestApp } from './helpers/test-app.js'
+import { contractOrder as order } from './helpers/reference.js'
+import { createTestApp, message, postSigned, type TestApp } from './helpers/test-app.js'
 
 type Item = { message_id: string; from: string; ts: string; text: string | null }
-
-const order = (a: Item, b: Item) =>
-  byteOrder(timestampSortKey(a.ts) ?? '', timestampSortKey(b.ts) ?? '') ||
-  byteOrder(a.message_id, b.message_id)
 
 async function seed(testApp: TestApp, bodies: Record<string, unknown>[]) {
   for (const body of bodies) assert.equal((await postSigned(testApp.app, body)).statusCode, 200)

@@ -7,6 +7,7 @@ import { timestampSortKey } from '../src/domain/timestamp.js'
 import type { Message, Stats } from '../src/storage/message-store.js'
 import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
+import { contractOrder } from './helpers/reference.js'
 import { byteOrder, tempDir } from './helpers/test-app.js'
 
 function randomMessages(seed: number, count: number): Message[] {
@@ -37,10 +38,7 @@ function expectedStats(sent: Message[]): Stats {
   const rows = [...kept.values()]
   const counts = new Map<string, number>()
   for (const m of rows) counts.set(m.from, (counts.get(m.from) ?? 0) + 1)
-  const order = (a: Message, b: Message) =>
-    byteOrder(timestampSortKey(a.ts) ?? '', timestampSortKey(b.ts) ?? '') ||
-    byteOrder(a.message_id, b.message_id)
-  const sorted = [...rows].sort(order)
+  const sorted = [...rows].sort(contractOrder)
   return {
     total_messages: rows.length,
     senders_count: counts.size,

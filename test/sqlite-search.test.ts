@@ -3,10 +3,11 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { seededRandom } from '../bench/lib/seeded-random.js'
 import { matchesQuery } from '../src/domain/text-search.js'
-import { timestampSortKey } from '../src/domain/timestamp.js'
 import type { Message, MessageQuery } from '../src/storage/message-store.js'
+import { chooseSearchPlan } from '../src/storage/sqlite/search-plan.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
-import { byteOrder, tempDir } from './helpers/test-app.js'
+import { referencePage } from './helpers/reference.js'
+import { tempDir } from './helpers/test-app.js'
 
 // Characters whose case folding, width or meaning trips naive search: accents, German
 // sharp s, Greek sigmas, dotted/dotless i, LIKE wildcards, FTS5 quoting, emoji.
@@ -33,22 +34,6 @@ function randomQuery(next: () => number, texts: (string | null)[]): string {
   return [...Array(1 + Math.floor(next() * 5))]
     .map(() => ALPHABET[Math.floor(next() * ALPHABET.length)])
     .join('')
-}
-
-const order = (a: Message, b: Message) =>
-  byteOrder(timestampSortKey(a.ts) ?? '', timestampSortKey(b.ts) ?? '') ||
-  byteOrder(a.message_id, b.message_id)
-
-/** The reference: filter the stored messages in JavaScript, in the contract's order. */
-function reference(stored: Message[], query: MessageQuery) {
-  const matches = stored
-    .filter((m) => query.q === undefined || matchesQuery(m.text, query.q))
-    .filter((m) => query.from === undefined || m.from === query.from)
-    .sort(order)
-  return {
-    total: matches.length,
-    ids: matches.slice(query.offset, query.offset + query.limit).map((m) => m.message_id),
-  }
 }
 
 for (const seed of [1, 2, 3]) {
@@ -83,7 +68,7 @@ for (const seed of [1, 2, 3]) {
         if (next() < 0.3) query.from = '+1'
         if (next() < 0.3) query.offset = Math.floor(next() * 40)
         const page = await store.list(query)
-        const expected = reference(stored, query)
+        const expected = referencePage(stored, query)
         assert.deepEqual(
           { total: page.total, ids: page.data.map((m) => m.message_id) },
           expected,
@@ -117,4 +102,64 @@ test('search survives a restart: the index and its progress are durable', async 
     page.data.map((m) => m.message_id),
     ['a', 'b'],
   )
+})
+
+test('the search plan follows how common the word is (figures of the million-row benchmark)', () => {
+  assert.equal(chooseSearchPlan(294_150, 1_000_000, 50), 'test-each-row') // "order", 30 %
+  assert.equal(chooseSearchPlan(9_817, 1_000_000, 50), 'walk-match-set') // "refund", 1 %
+  assert.equal(chooseSearchPlan(111, 1_000_000, 50), 'sort-matches') // "chargeback", 0.01 %
+  // Deeper pages walk further, so the same word can need another plan there.
+  assert.equal(chooseSearchPlan(9_817, 1_000_000, 2_000), 'sort-matches')
+})
+
+test('every search plan gives the reference answer, with filters, offsets and cursors', async (t) => {
+  let store: SqliteMessageStore | undefined
+  const file = path.join(
+    tempDir(t, () => store?.close()),
+    'plans.db',
+  )
+  store = new SqliteMessageStore({ file })
+  const next = seededRandom(7)
+  const stored: Message[] = Array.from({ length: 2000 }, (_, i) => {
+    const words = [i % 2 === 0 ? 'Dense' : 'other', i % 7 === 0 ? 'MIDDLE' : 'filler']
+    if (i % 100 === 0) words.push('sparse')
+    return {
+      message_id: `m${Math.floor(next() * 1e9)}-${i}`,
+      from: i % 3 === 0 ? '+1' : '+2',
+      to: '+9',
+      ts: new Date(Date.UTC(2025, 0, 1) + Math.floor(next() * 1e9)).toISOString(),
+      text: words.join(' '),
+    }
+  })
+  await Promise.all(stored.map((m) => store?.insert(m)))
+  const plans = new Set<string>()
+  for (const q of ['dense', 'middle', 'sparse']) {
+    const matches = stored.filter((m) => matchesQuery(m.text, q)).length
+    plans.add(chooseSearchPlan(matches, stored.length, 50))
+    const queries: MessageQuery[] = [
+      { q, limit: 50, offset: 0 },
+      { q, limit: 20, offset: 35 },
+      { q, limit: 50, offset: 0, from: '+1' },
+      { q, limit: 50, offset: 0, since: '2025-01-06T00:00:00Z' },
+    ]
+    for (const query of queries) {
+      const page = await store.list(query)
+      assert.deepEqual(
+        { total: page.total, ids: page.data.map((m) => m.message_id) },
+        referencePage(stored, query),
+        JSON.stringify(query),
+      )
+    }
+    // A cursor walk through every match, 50 at a time.
+    const walked: string[] = []
+    let after: MessageQuery['after']
+    for (;;) {
+      const page = await store.list({ q, limit: 50, offset: 0, ...(after ? { after } : {}) })
+      walked.push(...page.data.map((m) => m.message_id))
+      if (page.next === undefined) break
+      after = page.next
+    }
+    assert.deepEqual(walked, referencePage(stored, { q, limit: stored.length, offset: 0 }).ids)
+  }
+  assert.deepEqual([...plans].sort(), ['sort-matches', 'test-each-row', 'walk-match-set'])
 })

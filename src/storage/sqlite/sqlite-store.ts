@@ -15,7 +15,9 @@ import type {
   Stats,
   StoreHealth,
 } from '../message-store.js'
+import { CountCache } from './count-cache.js'
 import { MIGRATIONS, REBUILD_COUNTERS_SQL, SCHEMA_VERSION } from './migrations.js'
+import { chooseSearchPlan } from './search-plan.js'
 
 export interface SqliteStoreOptions {
   file: string
@@ -62,8 +64,11 @@ const require = createRequire(import.meta.url)
 
 /** The trigram index answers queries of at least this many code points. */
 const TRIGRAM = 3
-/** A search walks the ordering index when it expects to find its page within this many rows. */
-const WALK_BUDGET_ROWS = 5000
+/** Makes SQLite walk the ordering index, whose order is the page's. */
+const ORDERED_WALK = 'INDEXED BY messages_by_time'
+/** Filtered counts remembered (count-cache.ts), and how many new rows a remembered one is brought up to date over before it is counted afresh. */
+const COUNT_CACHE_ENTRIES = 256
+const COUNT_UPDATE_MAX_ROWS = 20_000
 /** How long after a commit new rows are indexed for search and by sender, and how many at a time. */
 const INDEX_DELAY_MS = 25
 const INDEX_CHUNK_ROWS = 1000
@@ -131,6 +136,9 @@ export class SqliteMessageStore implements MessageStore {
   /** messages.rowid up to which the search and sender indexes are complete (index_progress). */
   private indexedUpTo = 0
   private indexTimer: NodeJS.Timeout | undefined
+  private readonly counts = new CountCache(COUNT_CACHE_ENTRIES)
+  /** Runs reads in one deferred transaction: every statement sees the same committed rows. */
+  private readonly snapshot: <T>(run: () => T) => T
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(path.dirname(options.file), { recursive: true })
@@ -148,6 +156,7 @@ export class SqliteMessageStore implements MessageStore {
       typeof text === 'string' ? foldCase(text) : null,
     )
     this.migrate()
+    this.snapshot = this.db.transaction((run) => run()) as <T>(run: () => T) => T
     this.statements = {
       begin: this.db.prepare('BEGIN IMMEDIATE'),
       commit: this.db.prepare('COMMIT'),
@@ -350,69 +359,91 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {
-    if (query.from !== undefined && query.q === undefined) return this.read(() => this.listBySender(query))
+    const folded = query.q === undefined ? undefined : foldCase(query.q)
+    const searches = folded !== undefined && [...folded].length >= TRIGRAM
+    const bySender = query.from !== undefined && query.q === undefined
     return this.read(() => {
-      const filters: string[] = []
-      const params: unknown[] = []
-      if (query.from !== undefined) {
-        filters.push('from_msisdn = ?')
-        params.push(query.from)
-      }
-      if (query.since !== undefined) {
-        filters.push('ts_key >= ?')
-        params.push(timestampSortKey(query.since))
-      }
-      let total: number
-      let pageFilters = filters
-      let pageParams = params
-      const folded = query.q === undefined ? undefined : foldCase(query.q)
-      if (folded !== undefined && [...folded].length >= TRIGRAM) {
-        this.indexPending(Number.POSITIVE_INFINITY) // read-your-writes: index what has committed
-        const match = `"${folded.replaceAll('"', '""')}"`
-        const inIndex = 'rowid IN (SELECT rowid FROM messages_search WHERE messages_search MATCH ?)'
-        total = (
-          filters.length === 0
-            ? this.statements.searchCount.get(match)
-            : this.cached(`SELECT COUNT(*) FROM messages WHERE ${[...filters, inIndex].join(' AND ')}`)
-                .pluck()
-                .get(...params, match)
-        ) as number
-        // Plan by selectivity: a frequent word is found fastest by walking the ordering index
-        // and testing each row, a rare one by looking up its few rows and sorting them.
-        const rowsToWalk =
-          total === 0 ? Number.POSITIVE_INFINITY : ((query.offset + query.limit) * this.totalRows()) / total
-        const walk = rowsToWalk <= WALK_BUDGET_ROWS
-        pageFilters = [...filters, walk ? 'instr(inlet_fold(text), ?) > 0' : inIndex]
-        pageParams = [...params, walk ? folded : match]
-      } else {
-        if (folded !== undefined) {
-          // Shorter than a trigram: the index cannot answer, the same test runs on every row.
-          filters.push('instr(inlet_fold(text), ?) > 0')
-          params.push(folded)
-        }
-        total =
-          filters.length === 0
-            ? this.totalRows() // the counter: no COUNT(*) over the whole table
-            : (this.cached(`SELECT COUNT(*) FROM messages WHERE ${filters.join(' AND ')}`)
-                .pluck()
-                .get(...params) as number)
-      }
-      if (total === 0) return { data: [], total }
-      if (query.after !== undefined) {
-        // A row-value comparison on the (ts_key, message_id) index: a page deep in the table
-        // costs the same as the first.
-        pageFilters = [...pageFilters, '(ts_key, message_id) > (?, ?)']
-        pageParams = [...pageParams, query.after.key, query.after.messageId]
-      }
-      const where = pageFilters.length > 0 ? `WHERE ${pageFilters.join(' AND ')}` : ''
-      return this.page(
-        `SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${where}
-         ORDER BY ts_key ASC, message_id ASC LIMIT ? OFFSET ?`,
-        pageParams,
-        query,
-        total,
+      // Read-your-writes: index what has committed, before the read's snapshot begins.
+      if (searches || bySender) this.indexPending(Number.POSITIVE_INFINITY)
+      return this.snapshot(() =>
+        bySender ? this.listBySender(query) : this.listFiltered(query, folded, searches),
       )
     })
+  }
+
+  /** Any filters but `from` alone: by search index when q is long enough, else by the time index. */
+  private listFiltered(query: MessageQuery, folded: string | undefined, searches: boolean): MessagePage {
+    const filters: string[] = []
+    const params: unknown[] = []
+    if (query.from !== undefined) {
+      filters.push('from_msisdn = ?')
+      params.push(query.from)
+    }
+    if (query.since !== undefined) {
+      filters.push('ts_key >= ?')
+      params.push(timestampSortKey(query.since))
+    }
+    // The contract's test of q on one row; the search index answers the same for 3+ characters.
+    const rowTest = folded === undefined ? filters : [...filters, 'instr(inlet_fold(text), ?) > 0']
+    const rowParams = folded === undefined ? params : [...params, folded]
+    if (folded === undefined || !searches) {
+      // No search, or one shorter than a trigram: the index cannot answer, so the same test
+      // runs on every row (the count is remembered, see exactCount).
+      const total =
+        rowTest.length === 0
+          ? this.totalRows() // the counter: no COUNT(*) over the whole table
+          : this.exactCount(`SELECT COUNT(*) FROM messages WHERE ${rowTest.join(' AND ')}`, rowParams, {
+              where: rowTest,
+              params: rowParams,
+            })
+      return this.filteredPage(rowTest, rowParams, query, total)
+    }
+
+    const match = `"${folded.replaceAll('"', '""')}"`
+    const inIndex = 'rowid IN (SELECT rowid FROM messages_search WHERE messages_search MATCH ?)'
+    const total = this.exactCount(
+      filters.length === 0
+        ? 'SELECT COUNT(*) FROM messages_search WHERE messages_search MATCH ?'
+        : `SELECT COUNT(*) FROM messages WHERE ${[...filters, inIndex].join(' AND ')}`,
+      [...params, match],
+      { where: rowTest, params: rowParams },
+    )
+    if (total === 0) return { data: [], total }
+    switch (chooseSearchPlan(total, this.totalRows(), query.offset + query.limit)) {
+      case 'test-each-row':
+        return this.filteredPage(rowTest, rowParams, query, total, ORDERED_WALK)
+      case 'walk-match-set':
+        return this.filteredPage([...filters, inIndex], [...params, match], query, total, ORDERED_WALK)
+      case 'sort-matches':
+        return this.filteredPage([...filters, inIndex], [...params, match], query, total)
+    }
+  }
+
+  /** A page of the rows that pass `filters`, in the contract's order, from the cursor on. */
+  private filteredPage(
+    filters: string[],
+    params: unknown[],
+    query: MessageQuery,
+    total: number,
+    indexHint = '',
+  ): MessagePage {
+    if (total === 0) return { data: [], total }
+    let pageFilters = filters
+    let pageParams = params
+    if (query.after !== undefined) {
+      // A row-value comparison on the (ts_key, message_id) index: a page deep in the table
+      // costs the same as the first.
+      pageFilters = [...pageFilters, '(ts_key, message_id) > (?, ?)']
+      pageParams = [...pageParams, query.after.key, query.after.messageId]
+    }
+    const where = pageFilters.length > 0 ? `WHERE ${pageFilters.join(' AND ')}` : ''
+    return this.page(
+      `SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${indexHint} ${where}
+       ORDER BY ts_key ASC, message_id ASC LIMIT ? OFFSET ?`,
+      pageParams,
+      query,
+      total,
+    )
   }
 
   /**
@@ -420,15 +451,15 @@ export class SqliteMessageStore implements MessageStore {
    * counters give the total, so a sender's page costs the same however rare the sender.
    */
   private listBySender(query: MessageQuery): MessagePage {
-    this.indexPending(Number.POSITIVE_INFINITY) // read-your-writes: index what has committed
     const since = query.since === undefined ? undefined : timestampSortKey(query.since)
-    const total = (
+    const total =
       since === undefined
-        ? (this.statements.senderCount.get(query.from) ?? 0)
-        : this.cached('SELECT COUNT(*) FROM sender_index WHERE from_msisdn = ? AND ts_key >= ?')
-            .pluck()
-            .get(query.from, since)
-    ) as number
+        ? ((this.statements.senderCount.get(query.from) ?? 0) as number)
+        : this.exactCount(
+            'SELECT COUNT(*) FROM sender_index WHERE from_msisdn = ? AND ts_key >= ?',
+            [query.from, since],
+            { where: ['from_msisdn = ?', 'ts_key >= ?'], params: [query.from, since] },
+          )
     if (total === 0) return { data: [], total }
     const filters = ['s.from_msisdn = ?']
     const params: unknown[] = [query.from]
@@ -448,6 +479,40 @@ export class SqliteMessageStore implements MessageStore {
       query,
       total,
     )
+  }
+
+  /**
+   * The number of messages that pass a filter. `countSql` counts them from scratch; `rows`
+   * is the same filter as a test of one row, used to bring a remembered count up to date by
+   * looking only at the rows written since. Runs inside the read's snapshot (see read()), so
+   * the latest rowid and the count describe the same rows.
+   */
+  private exactCount(
+    countSql: string,
+    params: unknown[],
+    rows: { where: string[]; params: unknown[] },
+  ): number {
+    const upTo = (this.statements.maxRowid.get() as number | null) ?? 0
+    const key = `${countSql}\0${JSON.stringify(params)}`
+    const known = this.counts.get(key)
+    let count: number
+    if (known !== undefined && upTo >= known.upTo && upTo - known.upTo <= COUNT_UPDATE_MAX_ROWS) {
+      count =
+        upTo === known.upTo
+          ? known.count
+          : known.count +
+            (this.cached(
+              `SELECT COUNT(*) FROM messages WHERE rowid > ? AND rowid <= ? AND ${rows.where.join(' AND ')}`,
+            )
+              .pluck()
+              .get(known.upTo, upTo, ...rows.params) as number)
+    } else {
+      count = this.cached(countSql)
+        .pluck()
+        .get(...params) as number
+    }
+    this.counts.set(key, { count, upTo })
+    return count
   }
 
   /** Runs a page query for one row more than asked, which tells whether a next page exists. */
@@ -517,21 +582,23 @@ export class SqliteMessageStore implements MessageStore {
 
   async stats(): Promise<Stats> {
     const s = this.statements
-    return this.read(() => {
-      const totals = s.totals.get() as {
-        total: number
-        senders: number
-        first_ts: string | null
-        last_ts: string | null
-      }
-      return {
-        total_messages: totals.total,
-        senders_count: totals.senders,
-        messages_per_sender: s.topSenders.all() as Stats['messages_per_sender'],
-        first_message_ts: totals.first_ts,
-        last_message_ts: totals.last_ts,
-      }
-    })
+    return this.read(() =>
+      this.snapshot(() => {
+        const totals = s.totals.get() as {
+          total: number
+          senders: number
+          first_ts: string | null
+          last_ts: string | null
+        }
+        return {
+          total_messages: totals.total,
+          senders_count: totals.senders,
+          messages_per_sender: s.topSenders.all() as Stats['messages_per_sender'],
+          first_message_ts: totals.first_ts,
+          last_message_ts: totals.last_ts,
+        }
+      }),
+    )
   }
 
   async health(): Promise<StoreHealth> {
