@@ -16,6 +16,8 @@ export interface Config {
   readonly maxBodyBytes: number
   /** How long a SQLite write waits for a lock held by another process before giving up. */
   readonly sqliteBusyTimeoutMs: number
+  /** Most PostgreSQL connections one process opens. */
+  readonly databasePoolMax: number
 }
 
 export class ConfigError extends Error {
@@ -43,6 +45,7 @@ const DEFAULTS = {
   HOST: '0.0.0.0',
   MAX_BODY_BYTES: '65536',
   SQLITE_BUSY_TIMEOUT_MS: '5000',
+  DATABASE_POOL_MAX: '10',
 } as const
 
 /**
@@ -81,6 +84,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     host: read('HOST'),
     maxBodyBytes: integer('MAX_BODY_BYTES', 1, 64 * 1024 * 1024),
     sqliteBusyTimeoutMs: integer('SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+    databasePoolMax: integer('DATABASE_POOL_MAX', 1, 1000),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

@@ -13,6 +13,7 @@ test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0
     host: '0.0.0.0',
     maxBodyBytes: 65536,
     sqliteBusyTimeoutMs: 5000,
+    databasePoolMax: 10,
   })
   assert.ok(Object.isFrozen(config))
 })

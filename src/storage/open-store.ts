@@ -1,5 +1,6 @@
 import type { Config } from '../config.js'
 import type { MessageStore } from './message-store.js'
+import { PostgresMessageStore } from './postgres/postgres-store.js'
 import { SqliteMessageStore } from './sqlite/sqlite-store.js'
 
 /** DATABASE_URL → adapter. The only module that knows every driver. */
@@ -9,6 +10,6 @@ export async function openStore(config: Config): Promise<MessageStore> {
     case 'sqlite':
       return new SqliteMessageStore({ file: target.file, busyTimeoutMs: config.sqliteBusyTimeoutMs })
     case 'postgres':
-      throw new Error('DATABASE_URL: PostgreSQL is not supported by this version of Inlet yet')
+      return PostgresMessageStore.open({ url: target.url, poolMax: config.databasePoolMax })
   }
 }
