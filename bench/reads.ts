@@ -262,7 +262,11 @@ function resultRow(t: Timing): string[] {
   ]
 }
 
-const unsupportedRow = (name: string): string[] => [name, ...Array(HEADER.length - 2).fill('-'), 'not supported yet']
+const unsupportedRow = (name: string): string[] => [
+  name,
+  ...Array(HEADER.length - 2).fill('-'),
+  'not supported yet',
+]
 
 /**
  * The store's keyset position (`next` of the page before, passed back as `after`) for the

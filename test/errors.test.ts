@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import Database from 'better-sqlite3'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/observability/logger.js'
@@ -56,16 +55,15 @@ test('an URL that cannot be decoded answers 400 in the contract shape and is log
 test('a database whose schema was broken under the app answers 503 storage unavailable, cause in the log', async (t) => {
   const testApp = await createTestApp(t)
   assert.equal((await postSigned(testApp.app, message())).statusCode, 200)
-  const db = new Database(testApp.file)
-  db.exec('ALTER TABLE messages RENAME COLUMN text TO body')
-  db.close()
+  await testApp.database.execute('ALTER TABLE messages RENAME COLUMN text TO body')
   const response = await testApp.app.inject({ method: 'GET', url: '/messages' })
   assert.equal(response.statusCode, 503)
   assert.deepEqual(response.json(), { detail: 'storage unavailable' })
   assert.equal(response.body.includes('body'), false)
   const errorLines = testApp.logs().filter((l) => l.level === 'error')
   assert.ok(
-    errorLines.some((l) => JSON.stringify(l).includes('no such column')),
+    // SQLite's and PostgreSQL's words for the missing column.
+    errorLines.some((l) => /no such column: text|column \\"text\\" does not exist/.test(JSON.stringify(l))),
     'cause is logged',
   )
 })

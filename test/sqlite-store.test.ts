@@ -113,7 +113,7 @@ test('when the commit cannot happen (the write lock is held elsewhere) nothing i
 
 test('POST /webhook answers 503 storage unavailable, never 200, while the database refuses writes', async (t) => {
   const testApp = await createTestApp(t, { env: { SQLITE_BUSY_TIMEOUT_MS: '20' } })
-  const other = new Database(testApp.file)
+  const other = new Database(testApp.database.file as string)
   t.after(() => other.close())
   other.exec('BEGIN IMMEDIATE')
   const body = message()
@@ -134,14 +134,14 @@ test('a restart keeps every message: a new app on the same file serves what the 
   const before = (await first.app.inject({ method: 'GET', url: '/messages' })).json()
   await first.close()
 
-  const second = await createTestApp(t, { file: first.file })
+  const second = await createTestApp(t, { database: first.database })
   const after = (await second.app.inject({ method: 'GET', url: '/messages' })).json()
   assert.deepEqual(after, before)
   assert.equal(after.total, 2)
   assert.equal((await postSigned(second.app, bodies[0])).statusCode, 200)
   assert.equal(second.accessLines()[1]?.result, 'duplicate')
   // Migrations ran once and are not re-applied on restart.
-  const db = new Database(first.file, { readonly: true })
+  const db = new Database(first.database.file as string, { readonly: true })
   t.after(() => db.close())
   assert.deepEqual(
     db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(),

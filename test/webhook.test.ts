@@ -1,53 +1,41 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import Database from 'better-sqlite3'
 import { signBody } from '../src/signature/verify-signature.js'
 import { createTestApp, message, metricValue, postSigned, SECRET } from './helpers/test-app.js'
 
-function storedRows(file: string) {
-  const db = new Database(file, { readonly: true })
-  try {
-    return db
-      .prepare('SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY rowid')
-      .all()
-  } finally {
-    db.close()
-  }
-}
-
 test('POST /webhook stores a valid message exactly as sent and answers {"status":"ok"}', async (t) => {
-  const { app, file } = await createTestApp(t)
+  const { app, database } = await createTestApp(t)
   const body = message({ ts: '2025-01-15T10:00:00.120Z', text: 'Héllo 👋' })
   const response = await postSigned(app, body)
   assert.equal(response.statusCode, 200)
   assert.deepEqual(response.json(), { status: 'ok' })
-  assert.deepEqual(storedRows(file), [
+  assert.deepEqual(await database.rows(), [
     { message_id: body.message_id, from_msisdn: body.from, to_msisdn: body.to, ts: body.ts, text: body.text },
   ])
 })
 
 test('POST /webhook stores text as null when it is absent or null, and ignores extra fields', async (t) => {
-  const { app, file } = await createTestApp(t)
+  const { app, database } = await createTestApp(t)
   const absent = message({ extra: { nested: true } })
   delete absent.text
   const explicitNull = message({ text: null })
   assert.equal((await postSigned(app, absent)).statusCode, 200)
   assert.equal((await postSigned(app, explicitNull)).statusCode, 200)
   assert.deepEqual(
-    storedRows(file).map((row) => (row as { text: unknown }).text),
+    (await database.rows()).map((row) => (row as { text: unknown }).text),
     [null, null],
   )
 })
 
 test('a repeated message_id answers 200 and keeps the first write', async (t) => {
-  const { app, file, accessLines } = await createTestApp(t)
+  const { app, database, accessLines } = await createTestApp(t)
   const first = message({ text: 'first' })
   const second = { ...first, text: 'second', from: '+111' }
   assert.equal((await postSigned(app, first)).statusCode, 200)
   const again = await postSigned(app, second)
   assert.equal(again.statusCode, 200)
   assert.deepEqual(again.json(), { status: 'ok' })
-  const rows = storedRows(file) as { text: string; from_msisdn: string }[]
+  const rows = (await database.rows()) as { text: string; from_msisdn: string }[]
   assert.equal(rows.length, 1)
   assert.equal(rows[0]?.text, 'first')
   assert.equal(rows[0]?.from_msisdn, first.from)
@@ -61,7 +49,7 @@ test('a repeated message_id answers 200 and keeps the first write', async (t) =>
 })
 
 test('concurrent deliveries of one message_id store one row; exactly one is "created"', async (t) => {
-  const { app, file, accessLines } = await createTestApp(t)
+  const { app, database, accessLines } = await createTestApp(t)
   const base = message()
   const responses = await Promise.all(
     Array.from({ length: 25 }, (_, i) => postSigned(app, { ...base, text: `copy ${i}` })),
@@ -70,7 +58,7 @@ test('concurrent deliveries of one message_id store one row; exactly one is "cre
     responses.map((r) => r.statusCode),
     responses.map(() => 200),
   )
-  const rows = storedRows(file) as { text: string }[]
+  const rows = (await database.rows()) as { text: string }[]
   assert.equal(rows.length, 1)
   const results = accessLines().map((line) => line.result)
   assert.equal(results.filter((r) => r === 'created').length, 1)
@@ -111,7 +99,7 @@ const badSignatures: [string, Record<string, string>][] = [
 
 for (const [name, headers] of badSignatures) {
   test(`a signature that is ${name} answers 401 {"detail":"invalid signature"} and stores nothing`, async (t) => {
-    const { app, file, accessLines } = await createTestApp(t)
+    const { app, database, accessLines } = await createTestApp(t)
     const before = await metricValue(app, 'webhook_requests_total{result="invalid_signature"}')
     const response = await app.inject({
       method: 'POST',
@@ -121,7 +109,7 @@ for (const [name, headers] of badSignatures) {
     })
     assert.equal(response.statusCode, 401)
     assert.equal(response.body, '{"detail":"invalid signature"}')
-    assert.deepEqual(storedRows(file), [])
+    assert.deepEqual(await database.rows(), [])
     const line = accessLines().find((l) => l.path === '/webhook')
     assert.equal(line?.level, 'error')
     assert.equal(line?.result, 'invalid_signature')
@@ -167,7 +155,7 @@ const notObjects: [string, Buffer][] = [
 
 for (const [name, raw] of notObjects) {
   test(`a correctly signed body that is ${name} answers 422 with loc ["body"]`, async (t) => {
-    const { app, file, accessLines } = await createTestApp(t)
+    const { app, database, accessLines } = await createTestApp(t)
     const response = await postSigned(app, raw)
     assert.equal(response.statusCode, 422)
     const detail = response.json().detail as { loc: unknown[]; msg: string; type: string }[]
@@ -175,7 +163,7 @@ for (const [name, raw] of notObjects) {
     assert.deepEqual(detail[0]?.loc, ['body'])
     assert.equal(typeof detail[0]?.msg, 'string')
     assert.equal(typeof detail[0]?.type, 'string')
-    assert.deepEqual(storedRows(file), [])
+    assert.deepEqual(await database.rows(), [])
     assert.equal(accessLines()[0]?.result, 'validation_error')
   })
 }
@@ -247,7 +235,7 @@ const invalidFields: [string, string, unknown][] = [
 
 for (const [field, what, value] of invalidFields) {
   test(`${field} that is ${what} answers 422 naming ["body","${field}"]`, async (t) => {
-    const { app, file } = await createTestApp(t)
+    const { app, database } = await createTestApp(t)
     const body = message()
     if (value === undefined) delete body[field]
     else body[field] = value
@@ -257,7 +245,7 @@ for (const [field, what, value] of invalidFields) {
       [['body', field]],
     )
     assert.ok(detail[0]?.msg && detail[0]?.type)
-    assert.deepEqual(storedRows(file), [])
+    assert.deepEqual(await database.rows(), [])
   })
 }
 
@@ -295,10 +283,10 @@ const validEdges: [string, Record<string, unknown>][] = [
 
 for (const [what, overrides] of validEdges) {
   test(`a body with ${what} is accepted and stored as sent`, async (t) => {
-    const { app, file } = await createTestApp(t)
+    const { app, database } = await createTestApp(t)
     const body = message(overrides)
     assert.equal((await postSigned(app, body)).statusCode, 200)
-    const [row] = storedRows(file) as Record<string, unknown>[]
+    const [row] = await database.rows()
     assert.equal(row?.message_id, body.message_id)
     assert.equal(row?.ts, body.ts)
     assert.equal(row?.text, body.text)
@@ -307,7 +295,7 @@ for (const [what, overrides] of validEdges) {
 }
 
 test('a body over MAX_BODY_BYTES answers 413 before the signature is checked; one at the cap passes', async (t) => {
-  const { app, file, accessLines } = await createTestApp(t, { env: { MAX_BODY_BYTES: '1024' } })
+  const { app, database, accessLines } = await createTestApp(t, { env: { MAX_BODY_BYTES: '1024' } })
   const atCap = message({ text: '' })
   const padding = 1024 - Buffer.byteLength(JSON.stringify(atCap))
   atCap.text = 'x'.repeat(padding)
@@ -323,22 +311,22 @@ test('a body over MAX_BODY_BYTES answers 413 before the signature is checked; on
   })
   assert.equal(response.statusCode, 413)
   assert.deepEqual(response.json(), { detail: 'payload too large' })
-  assert.equal(storedRows(file).length, 1)
+  assert.equal((await database.rows()).length, 1)
   assert.equal(accessLines()[1]?.result, 'payload_too_large')
   assert.equal(await metricValue(app, 'webhook_requests_total{result="payload_too_large"}'), 1)
 })
 
 test('without WEBHOOK_SECRET, POST /webhook answers 503 {"detail":"webhook secret not configured"}', async (t) => {
-  const { app, file, accessLines } = await createTestApp(t, { env: { WEBHOOK_SECRET: '' } })
+  const { app, database, accessLines } = await createTestApp(t, { env: { WEBHOOK_SECRET: '' } })
   const response = await postSigned(app, message())
   assert.equal(response.statusCode, 503)
   assert.deepEqual(response.json(), { detail: 'webhook secret not configured' })
-  assert.deepEqual(storedRows(file), [])
+  assert.deepEqual(await database.rows(), [])
   assert.equal(accessLines()[0]?.result, 'secret_not_configured')
 })
 
 test('a chunked body without Content-Length is cut off at the cap with 413, over a real socket', async (t) => {
-  const { app, file } = await createTestApp(t, { env: { MAX_BODY_BYTES: '1024' } })
+  const { app, database } = await createTestApp(t, { env: { MAX_BODY_BYTES: '1024' } })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   const { request } = await import('node:http')
@@ -366,7 +354,7 @@ test('a chunked body without Content-Length is cut off at the cap with 413, over
   })
   assert.equal(answer.status, 413)
   assert.equal(answer.body, '{"detail":"payload too large"}')
-  assert.deepEqual(storedRows(file), [])
+  assert.deepEqual(await database.rows(), [])
 })
 
 test('a Content-Type that is not even a media type is ignored: size, then signature, then JSON', async (t) => {
@@ -385,9 +373,9 @@ test('a Content-Type that is not even a media type is ignored: size, then signat
 })
 
 test('a body that starts with a UTF-8 byte-order mark is read as JSON', async (t) => {
-  const { app, file } = await createTestApp(t)
+  const { app, database } = await createTestApp(t)
   const body = message()
   const raw = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(body))])
   assert.equal((await postSigned(app, raw)).statusCode, 200)
-  assert.equal((storedRows(file)[0] as { message_id: string }).message_id, body.message_id)
+  assert.equal(((await database.rows())[0] as { message_id: string }).message_id, body.message_id)
 })

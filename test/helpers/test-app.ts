@@ -1,20 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { signBody } from '../../src/signature/verify-signature.js'
-import type { Message } from '../../src/storage/message-store.js'
-import { SqliteMessageStore } from '../../src/storage/sqlite/sqlite-store.js'
+import type { Message, MessageStore } from '../../src/storage/message-store.js'
+import { freshTestDatabase, type TestDatabase } from './test-database.js'
+
+export { tempDir } from './temp-dir.js'
 
 export const SECRET = 'testsecret'
 
 export interface TestApp {
   app: FastifyInstance
-  store: SqliteMessageStore
-  file: string
+  store: MessageStore
+  /** The database under the app: SQLite, or PostgreSQL when the suites run against it. */
+  database: TestDatabase
   /** Every line the app has logged so far, parsed. */
   logs(): Record<string, unknown>[]
   /** The access lines (one per request). */
@@ -25,42 +25,25 @@ export interface TestApp {
 type TestContext = { after(fn: () => void | Promise<void>): void }
 
 /**
- * A fresh temporary folder, removed when the test ends, after `cleanup` (closing what
- * uses the folder) has run.
- */
-export function tempDir(t: TestContext, cleanup: () => void | Promise<void> = () => {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'inlet-test-'))
-  t.after(async () => {
-    await cleanup()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return dir
-}
-
-/**
- * The real app on a real SQLite file, built exactly as the server builds it, with the
- * log lines captured. `env` overrides the environment the config is read from.
+ * The real app on a real database of the adapter under test (a fresh one, unless
+ * `database` is given), built exactly as the server builds it, with the log lines
+ * captured. `env` overrides the environment the config is read from.
  */
 export async function createTestApp(
   t: TestContext,
-  options: { env?: Record<string, string>; file?: string } = {},
+  options: { env?: Record<string, string>; database?: TestDatabase } = {},
 ): Promise<TestApp> {
   let close = async () => {}
-  const file =
-    options.file ??
-    path.join(
-      tempDir(t, () => close()),
-      'app.db',
-    )
+  const database = options.database ?? (await freshTestDatabase(t, () => close()))
   const config: Config = loadConfig({
     WEBHOOK_SECRET: SECRET,
-    DATABASE_URL: `sqlite:///${file}`,
+    DATABASE_URL: database.url,
     LOG_LEVEL: 'DEBUG',
     ...options.env,
   })
   const lines: string[] = []
   const logger = createLogger(config.logLevel, { write: (line: string) => void lines.push(line) })
-  const store = new SqliteMessageStore({ file, busyTimeoutMs: config.sqliteBusyTimeoutMs })
+  const store = await database.openStore()
   const app = buildApp({ config, store, logger })
   await app.ready()
   let closed = false
@@ -75,7 +58,7 @@ export async function createTestApp(
   return {
     app,
     store,
-    file,
+    database,
     logs,
     accessLines: () => logs().filter((line) => line.msg === 'request completed'),
     close,

@@ -12,6 +12,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       -- COLLATE "C" compares bytes: the contract's order of message_id (UTF-8 byte order)
       -- and of the timestamp sort key, whatever the database's default collation is.
       CREATE TABLE messages (
+        seq         bigint GENERATED ALWAYS AS IDENTITY,  -- arrival order, for operators
         message_id  text COLLATE "C" NOT NULL PRIMARY KEY,
         from_msisdn text COLLATE "C" NOT NULL,
         to_msisdn   text NOT NULL,

@@ -124,6 +124,7 @@ export class PostgresMessageStore implements MessageStore {
   private queue: PendingInsert[] = []
   private flushScheduled = false
   private readonly inFlight = new Set<Promise<void>>()
+  private closed = false
 
   private constructor(options: PostgresStoreOptions) {
     this.maxBatchRows = options.maxBatchRows ?? 512
@@ -163,7 +164,9 @@ export class PostgresMessageStore implements MessageStore {
         'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
       )
       const applied = new Set(
-        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+          (r) => r.version,
+        ),
       )
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue
@@ -231,8 +234,16 @@ export class PostgresMessageStore implements MessageStore {
   private async writeRows(rows: PendingInsert[]): Promise<Set<string>> {
     const columns: (string | null)[][] = [[], [], [], [], [], [], []]
     for (const { message: m, tsKey } of rows) {
-      const values = [m.message_id, m.from, m.to, m.ts, tsKey, m.text, m.text === null ? null : foldCase(m.text)]
-      values.forEach((value, i) => columns[i]?.push(value))
+      const values = [
+        m.message_id,
+        m.from,
+        m.to,
+        m.ts,
+        tsKey,
+        m.text,
+        m.text === null ? null : foldCase(m.text),
+      ]
+      for (const [i, value] of values.entries()) columns[i]?.push(value)
     }
     const shard = Math.floor(Math.random() * COUNTER_SHARDS)
     const result = await this.pool.query<{ message_id: string }>(INSERT_BATCH_SQL, [...columns, shard])
@@ -323,6 +334,8 @@ export class PostgresMessageStore implements MessageStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
     if (this.flushScheduled) this.flush()
     await Promise.all(this.inFlight)
     await this.pool.end()
