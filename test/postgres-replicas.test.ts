@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { signBody } from '../src/signature/verify-signature.js'
+import { type ServerProcess, startServer, waitForHttp } from './helpers/server-process.js'
+import { SECRET } from './helpers/test-app.js'
+import { adminQuery, freshSchema, POSTGRES_SKIP_REASON, urlWithSchema } from './helpers/test-database.js'
+
+const REPLICAS = 3
+const DISTINCT = 300
+const CONTESTED = 100
+
+async function post(base: string, body: Record<string, unknown>): Promise<number> {
+  const raw = JSON.stringify(body)
+  const response = await fetch(`${base}/webhook`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-signature': signBody(SECRET, Buffer.from(raw)) },
+    body: raw,
+  })
+  await response.arrayBuffer()
+  return response.status
+}
+
+async function allPages(base: string): Promise<unknown[]> {
+  const items: unknown[] = []
+  for (let offset = 0; ; offset += 100) {
+    const page = (await (await fetch(`${base}/messages?limit=100&offset=${offset}`)).json()) as {
+      data: unknown[]
+      total: number
+    }
+    items.push(...page.data)
+    if (offset + 100 >= page.total) return items
+  }
+}
+
+async function createdCount(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith('webhook_requests_total{result="created"}'))
+  return line === undefined ? 0 : Number(line.split(' ').at(-1))
+}
+
+test('three replicas on one database store every message exactly once and answer alike', {
+  skip: POSTGRES_SKIP_REASON,
+  timeout: 120_000,
+}, async (t) => {
+  const replicas: ServerProcess[] = []
+  const schema = await freshSchema(t, async () => {
+    for (const r of replicas) r.child.kill('SIGKILL')
+    await Promise.all(replicas.map((r) => r.exited))
+  })
+  const env = { WEBHOOK_SECRET: SECRET, DATABASE_URL: urlWithSchema(schema), LOG_LEVEL: 'WARNING' }
+  // Started together on an empty schema: the migration lock lets exactly one apply it.
+  replicas.push(...(await Promise.all(Array.from({ length: REPLICAS }, () => startServer(env)))))
+  const bases = replicas.map((r) => `http://127.0.0.1:${r.port}`)
+  for (const base of bases) {
+    const ready = await waitForHttp(`${base}/health/ready`, 30_000)
+    assert.equal(ready.status, 200, await ready.text())
+  }
+
+  const message = (id: string, i: number, text: string) => ({
+    message_id: id,
+    from: `+1555000${i % 7}`,
+    to: '+14155550100',
+    ts: `2025-03-01T10:${String(i % 60).padStart(2, '0')}:00Z`,
+    text,
+  })
+  // Distinct messages spread over the replicas, and contested ones: the same message_id
+  // with a different text sent to every replica at the same moment.
+  const sends: Promise<number>[] = []
+  for (let i = 0; i < DISTINCT; i++) {
+    sends.push(post(bases[i % REPLICAS] as string, message(`d-${i}`, i, `distinct ${i}`)))
+  }
+  for (let i = 0; i < CONTESTED; i++) {
+    for (const [r, base] of bases.entries()) {
+      sends.push(post(base, message(`c-${i}`, i, `contested ${i} via replica ${r}`)))
+    }
+  }
+  const statuses = await Promise.all(sends)
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [],
+  )
+
+  const rows = (
+    await adminQuery(
+      `SELECT message_id, text, (SELECT count(*) FROM ${schema}.messages) AS n FROM ${schema}.messages ORDER BY message_id`,
+    )
+  ).rows as { message_id: string; text: string; n: string }[]
+  assert.equal(rows.length, DISTINCT + CONTESTED)
+  assert.equal(new Set(rows.map((r) => r.message_id)).size, DISTINCT + CONTESTED)
+  for (const row of rows) {
+    if (row.message_id.startsWith('c-')) {
+      // One of the contending writes, whole.
+      assert.match(row.text, new RegExp(`^contested ${row.message_id.slice(2)} via replica [0-2]$`))
+    }
+  }
+  // Exactly one delivery of each message was "created", across all replicas.
+  const created = await Promise.all(bases.map(createdCount))
+  assert.equal(
+    created.reduce((a, b) => a + b, 0),
+    DISTINCT + CONTESTED,
+  )
+
+  const lists = await Promise.all(bases.map(allPages))
+  const stats = await Promise.all(bases.map(async (base) => (await fetch(`${base}/stats`)).json()))
+  for (let r = 1; r < REPLICAS; r++) {
+    assert.deepEqual(lists[r], lists[0])
+    assert.deepEqual(stats[r], stats[0])
+  }
+  assert.equal(lists[0]?.length, DISTINCT + CONTESTED)
+  assert.equal((stats[0] as { total_messages: number }).total_messages, DISTINCT + CONTESTED)
+  const migrations = await adminQuery(`SELECT version FROM ${schema}.schema_migrations`)
+  assert.deepEqual(
+    migrations.rows.map((r) => r.version),
+    [1],
+  )
+})
