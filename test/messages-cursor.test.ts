@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import { matchesQuery } from '../src/domain/text-search.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
+import { encodeCursor } from '../src/http/cursor.js'
 import { contractOrder as order } from './helpers/reference.js'
 import { createTestApp, message, postSigned, type TestApp } from './helpers/test-app.js'
 
@@ -158,6 +159,8 @@ test('a malformed cursor, or one made for other filters, answers 422 naming ["qu
     `cursor=${cursor}`,
     'cursor=not-a-cursor',
     `cursor=${Buffer.from('{"a":1}').toString('base64url')}`,
+    // Well formed and for these filters, but with a NUL no stored message can hold.
+    `cursor=${encodeCursor({ key: '2025-01-15T10:00:00', messageId: 'm\u0000' }, {})}`,
   ]) {
     const response = await testApp.app.inject({ method: 'GET', url: `/messages?${query}` })
     assert.equal(response.statusCode, 422, query)

@@ -166,6 +166,12 @@ test('from matches the sender exactly, and a leading space (an unencoded +) is r
     assert.equal(body.total, 1)
   }
   assert.equal((await list(testApp, '?from=919876543210')).json().total, 0)
+  // A NUL cannot be in a stored sender or text, so such filters match nothing.
+  for (const query of ['?from=%2B91%00', '?q=91%00', '?q=%00']) {
+    const response = await list(testApp, query)
+    assert.equal(response.statusCode, 200, query)
+    assert.deepEqual(response.json(), { data: [], total: 0, limit: 50, offset: 0 }, query)
+  }
 })
 
 test('since keeps messages at or after the instant, comparing instants not text', async (t) => {

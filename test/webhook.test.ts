@@ -198,6 +198,7 @@ const invalidFields: [string, string, unknown][] = [
   ['message_id', 'a number', 123],
   ['message_id', 'null', null],
   ['message_id', 'an unpaired surrogate', 'id-\ud800'],
+  ['message_id', 'with a NUL character', 'id-\u0000-x'],
   ['from', 'missing', undefined],
   ['from', 'without +', '919876543210'],
   ['from', 'only +', '+'],
@@ -231,6 +232,7 @@ const invalidFields: [string, string, unknown][] = [
   ['text', '4097 characters', 'a'.repeat(4097)],
   ['text', '4097 emoji', '😀'.repeat(4097)],
   ['text', 'an unpaired surrogate', 'hi \udc00'],
+  ['text', 'with a NUL character', 'hi \u0000 there'],
 ]
 
 for (const [field, what, value] of invalidFields) {

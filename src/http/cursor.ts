@@ -34,6 +34,8 @@ export function decodeCursor(cursor: string, filters: CursorFilters): PagePositi
     const [key, messageId, print] = value as unknown[]
     if (typeof key !== 'string' || typeof messageId !== 'string' || print !== fingerprint(filters))
       return null
+    // Never made by Inlet (stored values hold no NUL), and PostgreSQL could not compare them.
+    if (key.includes('\0') || messageId.includes('\0')) return null
     return { key, messageId }
   } catch {
     return null

@@ -1,18 +1,18 @@
 import { type Static, Type } from '@sinclair/typebox'
 
 // One schema per public shape: it validates requests, serializes responses and types the code.
-// `wellFormed` (see validation.ts) refuses unpaired UTF-16 surrogates, which JSON can
-// express but a database cannot store as sent.
+// `storable` (see validation.ts) refuses unpaired UTF-16 surrogates and U+0000, which JSON
+// can express but a database cannot store as sent (PostgreSQL text holds no NUL).
 
 const MSISDN = '^\\+[0-9]{1,15}$'
 
 export const WebhookBodySchema = Type.Object({
-  message_id: Type.String({ minLength: 1, wellFormed: true }),
+  message_id: Type.String({ minLength: 1, storable: true }),
   from: Type.String({ pattern: MSISDN }),
   to: Type.String({ pattern: MSISDN }),
   ts: Type.String({ format: 'timestamp' }),
   // maxLength counts code points (Ajv's default), not UTF-16 units.
-  text: Type.Optional(Type.Union([Type.String({ maxLength: 4096, wellFormed: true }), Type.Null()])),
+  text: Type.Optional(Type.Union([Type.String({ maxLength: 4096, storable: true }), Type.Null()])),
 })
 export type WebhookBody = Static<typeof WebhookBodySchema>
 

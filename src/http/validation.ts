@@ -48,10 +48,10 @@ const ajv = new Ajv({
 })
 ajv.addFormat('timestamp', { type: 'string', validate: isTimestamp })
 ajv.addKeyword({
-  keyword: 'wellFormed',
+  keyword: 'storable',
   type: 'string',
   schemaType: 'boolean',
-  validate: (wanted: boolean, value: string) => !wanted || value.isWellFormed(),
+  validate: (wanted: boolean, value: string) => !wanted || (value.isWellFormed() && !value.includes('\0')),
 })
 ajv.addKeyword({
   keyword: 'queryInteger',
@@ -123,8 +123,11 @@ function describe(error: ErrorObject): { msg: string; type: string } {
             type: 'int_parsing',
           }
       }
-    case 'wellFormed':
-      return { msg: 'String should be valid Unicode (no unpaired surrogates)', type: 'string_unicode' }
+    case 'storable':
+      return {
+        msg: 'String should be valid Unicode without NUL characters (no unpaired surrogates, no U+0000)',
+        type: 'string_unicode',
+      }
     default:
       return { msg: error.message ?? 'Invalid value', type: 'value_error' }
   }
