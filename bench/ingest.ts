@@ -7,6 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { writeBodies } from './lib/bodies.js'
 import { type Options, parseOptions, USAGE, UsageError } from './lib/options.js'
+import { countRunRows, createRunSchema, dropRunSchema } from './lib/postgres.js'
 import { countMessages, prefillMessages } from './lib/prefill.js'
 import {
   checkTools,
@@ -64,14 +65,14 @@ function progress(message: string): void {
   process.stderr.write(`${message}\n`)
 }
 
-function inletSpec(ctx: Context, port: number, dir: string): ServerSpec {
+function inletSpec(ctx: Context, port: number, dir: string, databaseUrl?: string): ServerSpec {
   return {
     name: 'inlet',
     // The node flags `npm start` and the container image use (package.json, Dockerfile).
     args: [...INLET_NODE_FLAGS, INLET_ENTRY],
     env: {
       WEBHOOK_SECRET: ctx.secret,
-      DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`, // absolute path: four slashes
+      DATABASE_URL: databaseUrl ?? `sqlite:///${path.join(dir, 'app.db')}`, // absolute path: four slashes
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'INFO',
@@ -113,8 +114,7 @@ function copyDatabase(from: string, toDir: string): void {
 }
 
 /** 200s are rows; requests still in flight when wrk stopped may have become rows too. */
-function checkRows(ctx: Context, dir: string, warm: WrkStats, measured: WrkStats): RowCheck {
-  const rows = countMessages(path.join(dir, 'app.db'))
+function checkRows(ctx: Context, rows: number, warm: WrkStats, measured: WrkStats): RowCheck {
   const ok200 = (s: WrkStats) => s.requests - s.non2xx
   const answered = ctx.options.prefill + ok200(warm) + ok200(measured)
   const upTo = answered + (warm.sent - warm.requests) + (measured.sent - measured.requests)
@@ -132,7 +132,9 @@ async function benchRun(ctx: Context, run: number, server: ServerName): Promise<
   mkdirSync(dir)
   if (server === 'inlet' && ctx.template !== null) copyDatabase(ctx.template, dir)
   const port = await freePort()
-  const spec = server === 'inlet' ? inletSpec(ctx, port, dir) : ceilingSpec(port, dir)
+  const pgRun =
+    server === 'inlet' && options.store === 'postgres' ? await createRunSchema(options.databaseUrl) : null
+  const spec = server === 'inlet' ? inletSpec(ctx, port, dir, pgRun?.databaseUrl) : ceilingSpec(port, dir)
   const proc = await startServer(spec)
   const load = {
     url: `${proc.baseUrl}/webhook`,
@@ -165,10 +167,21 @@ async function benchRun(ctx: Context, run: number, server: ServerName): Promise<
     peakRssMiB: rssKiB / 1024,
     non2xx: measured.non2xx + warm.non2xx,
     socketErrors: measured.socketErrors + warm.socketErrors,
-    rowCheck: server === 'inlet' ? checkRows(ctx, dir, warm, measured) : null,
+    rowCheck:
+      server !== 'inlet'
+        ? null
+        : checkRows(
+            ctx,
+            pgRun === null
+              ? countMessages(path.join(dir, 'app.db'))
+              : await countRunRows(options.databaseUrl, pgRun.schema),
+            warm,
+            measured,
+          ),
     coreOtherPct: Math.max(0, (coreOther / ctx.clockTicks / elapsedS) * 100),
   }
   if (server === 'inlet') rmSync(path.join(dir, 'app.db'), { force: true }) // can be large; logs stay
+  if (pgRun !== null) await dropRunSchema(options.databaseUrl, pgRun.schema)
   const [, , rate, p50, p99, cpu, rss, errors, rows] = resultRow(result)
   progress(
     `${label}: ${rate} req/s, p50 ${p50} ms, p99 ${p99} ms, ${cpu} µs CPU/req, ${rss} MiB, ` +
@@ -177,10 +190,13 @@ async function benchRun(ctx: Context, run: number, server: ServerName): Promise<
   return result
 }
 
+/** Each store's figures have a section of their own in RESULTS.md. */
+const sectionHeading = (o: Options) => (o.store === 'postgres' ? '## Ingest on PostgreSQL' : '## Ingest')
+
 function resultsSection(ctx: Context, results: RunResult[], argv: string[]): string {
   const o = ctx.options
   return [
-    '## Ingest',
+    sectionHeading(o),
     '',
     `\`npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\`: ${o.runs} run(s) per server, ` +
       `${o.duration} s each after a ${o.warmup} s warm-up, wrk -t${WRK_THREADS} -c${o.connections} ` +
@@ -194,6 +210,12 @@ function resultsSection(ctx: Context, results: RunResult[], argv: string[]): str
     'Peak RSS: VmHWM at the end of the run. non-2xx: non-2xx responses plus socket errors, warm-up',
     'included. rows: rows in `messages` after SIGTERM against the 200s wrk counted (prefill and',
     'warm-up included); the range adds requests still in flight when wrk stopped.',
+    ...(o.store === 'postgres'
+      ? [
+          'Inlet runs on a fresh schema of the PostgreSQL server at --database-url; that server is not',
+          "pinned and its CPU time is not in Inlet's CPU µs/req: it shares both cores with the rest.",
+        ]
+      : []),
     '',
     markdownTable(tableRows(results)),
     '',
@@ -240,8 +262,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`Inlet/ceiling (median req/s): ${ratio(results).toFixed(3)}; ${spread(results)}\n`)
     for (const warning of interferenceWarnings(results)) process.stderr.write(`${warning}\n`)
     if (options.out !== null) {
-      writeSection(options.out, resultsSection(ctx, results, argv))
-      process.stdout.write(`wrote the "## Ingest" section of ${displayPath(options.out)}\n`)
+      writeSection(options.out, resultsSection(ctx, results, argv), sectionHeading(options))
+      process.stdout.write(`wrote the "${sectionHeading(options)}" section of ${displayPath(options.out)}\n`)
     }
     const mismatches = results.filter((r) => r.rowCheck !== null && !r.rowCheck.ok).length
     if (mismatches > 0) {

@@ -12,7 +12,9 @@ export interface Options {
   runs: number
   bodies: number
   prefill: number
-  store: 'sqlite'
+  store: 'sqlite' | 'postgres'
+  /** The PostgreSQL server for --store postgres (each Inlet run gets a fresh schema in it). */
+  databaseUrl: string
   /** Where the "## Ingest" section is written; null when `--out -`. */
   out: string | null
   help: boolean
@@ -29,7 +31,10 @@ each pinned to core 0 and driven by wrk from core 1.
   --runs N         runs per server, interleaved ceiling/Inlet (default 3)
   --bodies N       distinct signed bodies wrk cycles through (default 200000)
   --prefill N      rows in Inlet's database before each run (default 0)
-  --store NAME     Inlet's store: sqlite (default; the only one supported yet)
+  --store NAME     Inlet's store: sqlite (default) or postgres
+  --database-url U PostgreSQL server for --store postgres; each Inlet run gets a fresh
+                   schema in it (default $TEST_DATABASE_URL, else
+                   postgres://postgres@127.0.0.1:5432/test)
   --out PATH       file whose "## Ingest" section is replaced (default bench/RESULTS.md;
                    "-" writes nothing)
   --help           this text
@@ -53,14 +58,21 @@ export function parseOptions(argv: string[], defaultOut: string): Options {
       ]),
     ),
     store: { type: 'string', default: 'sqlite' },
+    'database-url': {
+      type: 'string',
+      default: process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    },
     out: { type: 'string', default: defaultOut },
     help: { type: 'boolean', default: false },
   })
   const int = (name: keyof typeof INTEGER_OPTIONS) =>
     integerOption(name, values[name] as string, INTEGER_OPTIONS[name].min)
   const store = values.store as string
-  if (store !== 'sqlite') {
-    throw new UsageError(`--store ${store} is not supported yet: only sqlite is`)
+  if (store !== 'sqlite' && store !== 'postgres') {
+    throw new UsageError(`--store must be sqlite or postgres (got ${store})`)
+  }
+  if (store === 'postgres' && int('prefill') > 0) {
+    throw new UsageError('--prefill works with --store sqlite only')
   }
   const out = values.out as string
   return {
@@ -71,6 +83,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options {
     bodies: int('bodies'),
     prefill: int('prefill'),
     store,
+    databaseUrl: values['database-url'] as string,
     out: out === '-' ? null : out,
     help: values.help === true,
   }
