@@ -1,4 +1,4 @@
-.PHONY: up down logs test
+.PHONY: up down logs test up-scale down-scale
 
 # Build and start the service in the background on localhost:8000.
 up:
@@ -7,6 +7,14 @@ up:
 # Stop the service and delete its volume (the stored messages).
 down:
 	docker compose down -v
+
+# Scale-out: PostgreSQL, three Inlet replicas and nginx on localhost:8080.
+up-scale:
+	docker compose --profile scale up -d --build db replica lb
+
+# Stop every service, scale-out included, and delete their volumes (all stored messages).
+down-scale:
+	docker compose --profile scale down -v
 
 # Follow the service's JSON log lines.
 logs:
