@@ -65,6 +65,21 @@ test('an invalid configuration refuses start-up with one JSON line naming the va
   assert.equal(JSON.stringify(lines).includes(':pw@'), false)
 })
 
+test('a PostgreSQL database that cannot be reached at start-up stops the process with a fatal line, password hidden', async (t) => {
+  // Port 1 on the loopback: nothing listens, the connection is refused at once.
+  const server = await startServer({
+    WEBHOOK_SECRET: 'x',
+    DATABASE_URL: 'postgres://inlet:pw@127.0.0.1:1/inlet',
+  })
+  t.after(() => server.child.kill('SIGKILL'))
+  assert.equal(await server.exited, 1)
+  const fatal = parseAll(server.output()).filter((line) => line.level === 'fatal')
+  assert.equal(fatal.length, 1)
+  assert.equal(fatal[0]?.msg, 'cannot open the database')
+  assert.equal(fatal[0]?.database, 'postgres://inlet:***@127.0.0.1:1/inlet')
+  assert.equal(JSON.stringify(server.output()).includes(':pw@'), false)
+})
+
 test('access lines reach stdout while the process runs, not only at shutdown', async (t) => {
   const server = await startTestServer(t)
   const { base } = server
