@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { AppError } from './errors.js'
+import { requireBearer } from './http/bearer-auth.js'
 import { answerClientError, handleError } from './http/errors.js'
 import { requestIdFor } from './http/request-id.js'
 import { healthRoutes } from './http/routes/health.js'
@@ -47,6 +48,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // the few request-scoped lines name their request_id themselves.
     childLoggerFactory: (parent) => parent,
     bodyLimit: config.maxBodyBytes,
+    // Slow clients (slow-loris) are cut off: headers and the whole request must arrive in
+    // time, checked often enough for the limits to mean what they say.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)),
+    },
     routerOptions: { querystringParser: parseQueryString },
     clientErrorHandler: answerClientError(logger),
     // A URL that cannot be decoded never reaches a route, nor Fastify's response hooks.
@@ -75,9 +84,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
 
   app.register(webhookRoutes, { config, store })
-  app.register(messagesRoutes, { store })
-  app.register(statsRoutes, { store })
   app.register(healthRoutes, { config, store })
-  app.register(metricsRoutes, { metrics })
+  // Everything that reads stored messages sits behind READ_API_TOKEN when it is set.
+  app.register(async (reads) => {
+    if (config.readApiToken !== null) reads.addHook('onRequest', requireBearer(config.readApiToken))
+    reads.register(messagesRoutes, { store })
+    reads.register(statsRoutes, { store })
+  })
+  app.register(async (scrape) => {
+    if (config.metricsToken !== null) scrape.addHook('onRequest', requireBearer(config.metricsToken))
+    scrape.register(metricsRoutes, { metrics })
+  })
   return app
 }

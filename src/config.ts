@@ -18,6 +18,15 @@ export interface Config {
   readonly sqliteBusyTimeoutMs: number
   /** Most PostgreSQL connections one process opens. */
   readonly databasePoolMax: number
+  /** How long a client may take to send a request's headers, and the whole request. */
+  readonly headersTimeoutMs: number
+  readonly requestTimeoutMs: number
+  /** How long an idle keep-alive connection stays open. */
+  readonly keepAliveTimeoutMs: number
+  /** Bearer token the read endpoints require; null: they are open. */
+  readonly readApiToken: string | null
+  /** Bearer token GET /metrics requires; null: it is open. */
+  readonly metricsToken: string | null
 }
 
 export class ConfigError extends Error {
@@ -46,6 +55,9 @@ const DEFAULTS = {
   MAX_BODY_BYTES: '65536',
   SQLITE_BUSY_TIMEOUT_MS: '5000',
   DATABASE_POOL_MAX: '10',
+  HEADERS_TIMEOUT_MS: '5000',
+  REQUEST_TIMEOUT_MS: '10000',
+  KEEP_ALIVE_TIMEOUT_MS: '72000',
 } as const
 
 /**
@@ -85,6 +97,15 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     maxBodyBytes: integer('MAX_BODY_BYTES', 1, 64 * 1024 * 1024),
     sqliteBusyTimeoutMs: integer('SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
     databasePoolMax: integer('DATABASE_POOL_MAX', 1, 1000),
+    headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 100, 600_000),
+    requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 100, 600_000),
+    keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 100, 600_000),
+    readApiToken: env.READ_API_TOKEN ? env.READ_API_TOKEN : null,
+    metricsToken: env.METRICS_TOKEN ? env.METRICS_TOKEN : null,
+  }
+  // Node refuses a server whose headers may take longer than the whole request.
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    problems.push('HEADERS_TIMEOUT_MS must not be larger than REQUEST_TIMEOUT_MS')
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

@@ -5,6 +5,7 @@
 export const ERROR_STATUS = {
   bad_request: 400,
   invalid_signature: 401,
+  unauthorized: 401,
   not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,

@@ -36,6 +36,9 @@ async function main(): Promise<void> {
   if (config.webhookSecret === null) {
     logger.error('WEBHOOK_SECRET is not set: POST /webhook answers 503 and /health/ready fails until it is')
   }
+  if (config.readApiToken === null) {
+    logger.warn('READ_API_TOKEN is not set: /messages and /stats answer anyone who can reach this port')
+  }
   const database = config.database.kind === 'sqlite' ? config.database.file : redactUrl(config.database.url)
   let store: Awaited<ReturnType<typeof openStore>>
   try {

@@ -14,6 +14,11 @@ test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0
     maxBodyBytes: 65536,
     sqliteBusyTimeoutMs: 5000,
     databasePoolMax: 10,
+    headersTimeoutMs: 5000,
+    requestTimeoutMs: 10000,
+    keepAliveTimeoutMs: 72000,
+    readApiToken: null,
+    metricsToken: null,
   })
   assert.ok(Object.isFrozen(config))
 })

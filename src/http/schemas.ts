@@ -25,7 +25,8 @@ export const MessagesQuerySchema = Type.Object({
   offset: QueryInteger(0, Number.MAX_SAFE_INTEGER, 0),
   from: Type.Optional(Type.String()),
   since: Type.Optional(Type.String({ format: 'timestamp' })),
-  q: Type.Optional(Type.String()),
+  // A text holds at most 4096 characters, so a longer q could never match.
+  q: Type.Optional(Type.String({ maxLength: 4096 })),
   /** Opaque, from a previous page's `Link: <…>; rel="next"`. */
   cursor: Type.Optional(Type.String({ maxLength: 2048 })),
 })
