@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import path from 'node:path'
 import { test } from 'node:test'
+import Database from 'better-sqlite3'
 import { signBody } from '../src/signature/verify-signature.js'
 import { startServer, startTestServer, waitForHttp } from './helpers/server-process.js'
+import { tempDir } from './helpers/test-app.js'
 
 function parseAll(lines: string[]): Record<string, unknown>[] {
   return lines.map((line) => {
@@ -131,4 +134,64 @@ test('SIGTERM during a request on a keep-alive connection answers it, then exits
   const started = Date.now()
   assert.equal(await server.exited, 0)
   assert.ok(Date.now() - started < 5000, 'exited well before the 10 s shutdown deadline')
+})
+
+test('SIGTERM under load: the process exits 0 in time, logs are flushed, and every acknowledged message is stored', async (t) => {
+  let server: Awaited<ReturnType<typeof startServer>> | undefined
+  const dir = tempDir(t, async () => {
+    server?.child.kill('SIGKILL')
+    await server?.exited
+  })
+  const file = path.join(dir, 'app.db')
+  server = await startServer({ WEBHOOK_SECRET: 'testsecret', DATABASE_URL: `sqlite:///${file}` })
+  const base = `http://127.0.0.1:${server.port}`
+  await waitForHttp(`${base}/health/live`)
+  const acknowledged: string[] = []
+  let stop = false
+  let next = 0
+  const sender = async () => {
+    while (!stop) {
+      const raw = JSON.stringify({
+        message_id: `load-${next++}`,
+        from: '+1',
+        to: '+2',
+        ts: '2025-01-01T00:00:00Z',
+      })
+      try {
+        const response = await fetch(`${base}/webhook`, {
+          method: 'POST',
+          body: raw,
+          headers: { 'x-signature': signBody('testsecret', Buffer.from(raw)) },
+        })
+        await response.arrayBuffer()
+        if (response.status === 200) acknowledged.push(JSON.parse(raw).message_id)
+      } catch {
+        return // the server stopped accepting
+      }
+    }
+  }
+  const senders = Array.from({ length: 32 }, sender)
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const killedAt = Date.now()
+  server.child.kill('SIGTERM')
+  assert.equal(await server.exited, 0)
+  assert.ok(Date.now() - killedAt < 10_000, 'exited before the shutdown deadline')
+  stop = true
+  await Promise.all(senders)
+  assert.ok(acknowledged.length > 50, `only ${acknowledged.length} acknowledged under load`)
+  const lines = parseAll(server.output())
+  assert.deepEqual(
+    lines.slice(-2).map((l) => l.msg),
+    ['shutting down', 'stopped'],
+  )
+  // Every 200 had a line before the process ended: the log was flushed, not cut.
+  const answered = lines.filter((l) => l.msg === 'request completed' && l.status === 200).length
+  assert.ok(
+    answered >= acknowledged.length,
+    `${answered} access lines for ${acknowledged.length} acknowledgements`,
+  )
+  const db = new Database(file, { readonly: true })
+  t.after(() => db.close())
+  const stored = new Set(db.prepare('SELECT message_id FROM messages').pluck().all() as string[])
+  for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged ${id} is stored`)
 })

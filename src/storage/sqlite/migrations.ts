@@ -86,6 +86,14 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       INSERT INTO index_progress (id, indexed_rowid) VALUES (1, 0);
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Scratch space for the readiness probe after a failed write (disk full, say): it
+      -- writes a row big enough to need new pages, commits, and deletes it again.
+      CREATE TABLE write_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

@@ -73,6 +73,8 @@ const COUNT_UPDATE_MAX_ROWS = 20_000
 const INDEX_DELAY_MS = 25
 const INDEX_CHUNK_ROWS = 1000
 
+/** The readiness probe's row: bigger than a page, so it needs pages of its own. */
+const WRITE_PROBE_BYTES = 16 * 1024
 /** WAL pages (4 KiB each) after which a COMMIT checkpoints by itself: 64 MiB. */
 const BACKSTOP_CHECKPOINT_PAGES = 16384
 
@@ -137,6 +139,8 @@ export class SqliteMessageStore implements MessageStore {
   private indexedUpTo = 0
   private indexTimer: NodeJS.Timeout | undefined
   private readonly counts = new CountCache(COUNT_CACHE_ENTRIES)
+  /** Set when a write failed for want of storage, cleared by the next write that commits. */
+  private writesFailing = false
   /** Runs reads in one deferred transaction: every statement sees the same committed rows. */
   private readonly snapshot: <T>(run: () => T) => T
 
@@ -191,6 +195,8 @@ export class SqliteMessageStore implements MessageStore {
         `SELECT from_msisdn AS "from", count FROM sender_counts ORDER BY count DESC, from_msisdn ASC LIMIT 10`,
       ),
       schemaVersion: this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck(),
+      probeInsert: this.db.prepare('INSERT INTO write_probe (filler) VALUES (zeroblob(?))'),
+      probeDelete: this.db.prepare('DELETE FROM write_probe'),
       maxRowid: this.db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
       indexSearch: this.db.prepare(
         `INSERT INTO messages_search (rowid, body)
@@ -279,7 +285,7 @@ export class SqliteMessageStore implements MessageStore {
       try {
         begin.run()
       } catch (error) {
-        for (const row of rows) row.reject(toStoreError(error))
+        this.rejectAll(rows, error)
         return
       }
       let abortedAt = -1
@@ -298,8 +304,7 @@ export class SqliteMessageStore implements MessageStore {
         }
       }
       if (abortedAt >= 0) {
-        const failed = rows[abortedAt] as PendingInsert
-        failed.reject(toStoreError((outcomes[abortedAt] as { error: unknown }).error))
+        this.rejectAll([rows[abortedAt] as PendingInsert], (outcomes[abortedAt] as { error: unknown }).error)
         rows = rows.filter((_, i) => i !== abortedAt)
         continue
       }
@@ -309,20 +314,28 @@ export class SqliteMessageStore implements MessageStore {
         commit.run()
       } catch (error) {
         if (this.db.inTransaction) rollback.run()
-        for (const row of rows) row.reject(toStoreError(error))
+        this.rejectAll(rows, error)
         return
       }
       this.commits.transactions += 1
       this.commits.rows += rows.length
       if (created.length > 0) this.scheduleIndexing()
+      this.writesFailing = false
       for (let i = 0; i < rows.length; i++) {
         const outcome = outcomes[i]
         const row = rows[i] as PendingInsert
         if (typeof outcome === 'string') row.resolve(outcome as InsertOutcome)
-        else row.reject(toStoreError((outcome as { error: unknown }).error))
+        else this.rejectAll([row], (outcome as { error: unknown }).error)
       }
       return
     }
+  }
+
+  /** Answers the rows with the error; one that says the storage failed marks writes as failing. */
+  private rejectAll(rows: PendingInsert[], error: unknown): void {
+    const mapped = toStoreError(error)
+    if (mapped instanceof StorageUnavailableError) this.writesFailing = true
+    for (const row of rows) row.reject(mapped)
   }
 
   /** Adds the rows a batch created to the counters, inside the batch's transaction. */
@@ -601,11 +614,28 @@ export class SqliteMessageStore implements MessageStore {
     )
   }
 
+  /**
+   * Reads answer, and writes too: after a write failed for want of storage, each probe
+   * tries a real one (a row that needs new pages, committed, then deleted), so readiness
+   * comes back by itself when space does.
+   */
   async health(): Promise<StoreHealth> {
     try {
-      return { database: true, schema: this.statements.schemaVersion.get() === SCHEMA_VERSION }
+      const schema = this.statements.schemaVersion.get() === SCHEMA_VERSION
+      if (this.writesFailing) this.probeWrite()
+      return { database: !this.writesFailing, schema }
     } catch {
       return { database: false, schema: false }
+    }
+  }
+
+  private probeWrite(): void {
+    try {
+      this.db.transaction(() => this.statements.probeInsert.run(WRITE_PROBE_BYTES)).immediate()
+      this.db.transaction(() => this.statements.probeDelete.run()).immediate()
+      this.writesFailing = false
+    } catch {
+      // Still failing; the next probe tries again.
     }
   }
 

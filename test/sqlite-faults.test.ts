@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type Database from 'better-sqlite3'
+import { createTestApp, message, postSigned } from './helpers/test-app.js'
+
+test('a full database answers 503 storage unavailable (never 200 or 500), readiness follows, and both recover when space returns', async (t) => {
+  const testApp = await createTestApp(t)
+  const { app, database } = testApp
+  const get = (url: string) => app.inject({ method: 'GET', url })
+  const acknowledged: string[] = []
+  const send = async () => {
+    const body = message({ text: 'x'.repeat(4000) })
+    const response = await postSigned(app, body)
+    assert.ok([200, 503].includes(response.statusCode), `status ${response.statusCode}`)
+    if (response.statusCode === 200) acknowledged.push(body.message_id as string)
+    else assert.deepEqual(response.json(), { detail: 'storage unavailable' })
+    return response.statusCode
+  }
+  for (let i = 0; i < 5; i++) assert.equal(await send(), 200)
+
+  // Fault injection on the store's own connection: the database may not grow any more,
+  // exactly what SQLite reports when the disk is full (SQLITE_FULL).
+  const connection = (testApp.store as unknown as { db: Database.Database }).db
+  const pages = connection.pragma('page_count', { simple: true }) as number
+  connection.pragma(`max_page_count = ${pages}`)
+  let refused = 0
+  for (let i = 0; i < 200 && refused < 3; i++) if ((await send()) === 503) refused += 1
+  assert.equal(refused, 3, 'writes are refused once the database cannot grow')
+  const ready = await get('/health/ready')
+  assert.equal(ready.statusCode, 503)
+  assert.deepEqual(ready.json().checks, { database: false, schema: true, webhook_secret: true })
+  assert.equal((await get('/messages')).statusCode, 200, 'reads still work')
+
+  // Space returns: the next readiness probe writes for real, and succeeds.
+  connection.pragma('max_page_count = 1073741823')
+  assert.equal((await get('/health/ready')).statusCode, 200)
+  assert.equal(await send(), 200)
+
+  const stored = new Set((await database.rows()).map((row) => row.message_id))
+  for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged ${id} is stored`)
+  assert.equal(stored.size, acknowledged.length, 'nothing refused was stored')
+})
