@@ -1,0 +1,265 @@
+// Soak test: a steady, open-loop signed webhook load plus reads against one Inlet process
+// for many minutes; prints errors, latency and memory per minute. Run with
+// `npm run soak -- --minutes N --rate R` (`--help` lists the options).
+import { createHmac, randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { MessageFactory } from './lib/bodies.js'
+import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
+import {
+  freePort,
+  HarnessError,
+  killLiveChildren,
+  pinSelfToLoadCore,
+  startServer,
+  stopServer,
+} from './lib/processes.js'
+import { describeMachine, markdownTable, writeSection } from './lib/report.js'
+
+const REPO = path.resolve(import.meta.dirname, '..')
+const HEADING = '## Soak'
+
+const USAGE = `Usage: npm run soak -- [options]
+
+Starts Inlet (dist/server.js, on a fresh SQLite database) pinned to core 0 and drives it from
+core 1 with a steady open-loop load: --rate signed webhooks per second (each a new message)
+plus --reads per second (GET /messages with and without q, GET /stats). Every minute it
+prints the requests, errors, p50/p99 latency and the server's RSS; at the end it checks that
+every acknowledged message is stored and writes the "${HEADING}" section of bench/RESULTS.md.
+
+  --minutes N   duration (default 10)
+  --rate R      webhooks per second (default 1000)
+  --reads R     reads per second (default 20)
+  --out PATH    file whose "${HEADING}" section is replaced (default bench/RESULTS.md; "-" none)
+  --help        this text
+`
+
+interface MinuteStats {
+  minute: number
+  requests: number
+  errors: number
+  latenciesMs: number[]
+  rssMiB: number
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
+}
+
+function rssMiB(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return match === null ? 0 : Number(match[1]) / 1024
+}
+
+/** One HTTP request on the shared keep-alive agent; resolves with the status, 0 on a socket error. */
+function send(
+  agent: Agent,
+  port: number,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ agent, host: '127.0.0.1', port, method, path, headers }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', () => resolve(0))
+    req.end(body)
+  })
+}
+
+async function main(argv: string[]): Promise<number> {
+  const values = parseCli(argv, {
+    minutes: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '1000' },
+    reads: { type: 'string', default: '20' },
+    out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
+    help: { type: 'boolean', default: false },
+  })
+  if (values.help === true) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const minutes = integerOption('minutes', values.minutes as string, 1)
+  const rate = integerOption('rate', values.rate as string, 1)
+  const reads = integerOption('reads', values.reads as string, 0)
+  const out = values.out === '-' ? null : path.resolve(values.out as string)
+
+  const workDir = mkdtempSync(path.join(tmpdir(), 'inlet-soak-'))
+  mkdirSync(path.join(workDir, 'data'))
+  const secret = randomBytes(24).toString('hex')
+  try {
+    pinSelfToLoadCore()
+    const port = await freePort()
+    const server = await startServer({
+      name: 'inlet',
+      args: ['--max-semi-space-size=8', path.join(REPO, 'dist', 'server.js')],
+      env: {
+        WEBHOOK_SECRET: secret,
+        DATABASE_URL: `sqlite:///${path.join(workDir, 'data', 'app.db')}`,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'INFO',
+      },
+      port,
+      logFile: path.join(workDir, 'server.log'),
+      cwd: REPO,
+    })
+    progress(`soak: ${minutes} min, ${rate} webhooks/s and ${reads} reads/s against ${server.baseUrl}`)
+    const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+    const factory = new MessageFactory(3, '2025-09-01T00:00:00Z')
+    const acknowledged: string[] = []
+    const perMinute: MinuteStats[] = []
+    let current: MinuteStats = { minute: 1, requests: 0, errors: 0, latenciesMs: [], rssMiB: 0 }
+    const inFlight = new Set<Promise<void>>()
+    const timed = (run: () => Promise<number>, onOk?: () => void) => {
+      const started = performance.now()
+      const bucket = current
+      const done = run().then((status) => {
+        bucket.requests += 1
+        bucket.latenciesMs.push(performance.now() - started)
+        if (status < 200 || status >= 300) bucket.errors += 1
+        else onOk?.()
+      })
+      inFlight.add(done)
+      void done.finally(() => inFlight.delete(done))
+    }
+    const readPaths = ['/messages', '/messages?q=refund', '/messages?q=order&limit=10', '/stats']
+
+    // Open loop: every 10 ms, send what the rate owes by now, whether or not answers came back.
+    const startedAt = performance.now()
+    let sentWebhooks = 0
+    let sentReads = 0
+    const endAt = startedAt + minutes * 60_000
+    let nextMinuteAt = startedAt + 60_000
+    while (performance.now() < endAt) {
+      const elapsedS = (performance.now() - startedAt) / 1000
+      while (sentWebhooks < elapsedS * rate) {
+        const m = factory.next()
+        const body = JSON.stringify(m)
+        const signature = createHmac('sha256', secret).update(body).digest('hex')
+        sentWebhooks += 1
+        timed(
+          () =>
+            send(agent, port, 'POST', '/webhook', body, {
+              'content-type': 'application/json',
+              'x-signature': signature,
+            }),
+          () => acknowledged.push(m.message_id),
+        )
+      }
+      while (sentReads < elapsedS * reads) {
+        const readPath = readPaths[sentReads % readPaths.length] as string
+        sentReads += 1
+        timed(() => send(agent, port, 'GET', readPath))
+      }
+      if (performance.now() >= nextMinuteAt) {
+        current.rssMiB = rssMiB(server.pid)
+        perMinute.push(current)
+        report(current)
+        current = { minute: current.minute + 1, requests: 0, errors: 0, latenciesMs: [], rssMiB: 0 }
+        nextMinuteAt += 60_000
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    await Promise.all(inFlight)
+    if (current.requests > 0 && perMinute.length < minutes) {
+      current.rssMiB = rssMiB(server.pid)
+      perMinute.push(current)
+      report(current)
+    }
+    agent.destroy()
+    const exit = await stopServer(server)
+    if (exit !== 0)
+      throw new HarnessError(`Inlet exited with ${exit} after SIGTERM; see ${workDir}/server.log`)
+    const stored = await countStored(path.join(workDir, 'data', 'app.db'), acknowledged)
+
+    const errors = perMinute.reduce((sum, m) => sum + m.errors, 0)
+    const p99s = perMinute.map((m) => percentile(m.latenciesMs, 99))
+    const rssGrowth = ((perMinute.at(-1)?.rssMiB ?? 0) / (perMinute[0]?.rssMiB || 1) - 1) * 100
+    const summary =
+      `errors ${errors}; p99 per minute ${Math.min(...p99s).toFixed(1)}–${Math.max(...p99s).toFixed(1)} ms; ` +
+      `RSS ${perMinute[0]?.rssMiB.toFixed(0)} → ${perMinute.at(-1)?.rssMiB.toFixed(0)} MiB (${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} %); ` +
+      `${acknowledged.length} acknowledged, ${stored.missing} missing after shutdown`
+    process.stdout.write(`${summary}\n`)
+    if (out !== null) {
+      writeSection(out, section(argv, { minutes, rate, reads }, perMinute, summary, workDir), HEADING)
+      process.stdout.write(`wrote the "${HEADING}" section of ${displayPath(out)}\n`)
+    }
+    return errors === 0 && stored.missing === 0 ? 0 : 1
+  } finally {
+    killLiveChildren()
+    rmSync(workDir, { recursive: true, force: true })
+  }
+}
+
+function report(m: MinuteStats): void {
+  progress(
+    `minute ${m.minute}: ${m.requests} requests, ${m.errors} errors, ` +
+      `p50 ${percentile(m.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(m.latenciesMs, 99).toFixed(1)} ms, ` +
+      `RSS ${m.rssMiB.toFixed(1)} MiB`,
+  )
+}
+
+async function countStored(file: string, ids: string[]): Promise<{ missing: number }> {
+  const { default: Database } = await import('better-sqlite3')
+  const db = new Database(file, { readonly: true })
+  try {
+    const has = db.prepare('SELECT 1 FROM messages WHERE message_id = ?').pluck()
+    return { missing: ids.filter((id) => has.get(id) === undefined).length }
+  } finally {
+    db.close()
+  }
+}
+
+function section(
+  argv: string[],
+  o: { minutes: number; rate: number; reads: number },
+  perMinute: MinuteStats[],
+  summary: string,
+  workDir: string,
+): string {
+  const rows = perMinute.map((m) => [
+    String(m.minute),
+    String(m.requests),
+    String(m.errors),
+    percentile(m.latenciesMs, 50).toFixed(1),
+    percentile(m.latenciesMs, 99).toFixed(1),
+    m.rssMiB.toFixed(1),
+  ])
+  return [
+    HEADING,
+    '',
+    `\`npm run soak${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\`: ${o.minutes} min of ${o.rate} signed webhooks/s ` +
+      `(each a new message) and ${o.reads} reads/s (GET /messages with and without q, GET /stats), open loop,`,
+    'against one Inlet process on a fresh SQLite database pinned to core 0; the load comes from core 1.',
+    'Latency is measured by the client, from sending to the last byte.',
+    '',
+    ...describeMachine(workDir),
+    '',
+    markdownTable(rows, ['minute', 'requests', 'errors', 'p50 ms', 'p99 ms', 'server RSS MiB']),
+    '',
+    `**${summary}**`,
+    '',
+  ].join('\n')
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killLiveChildren()
+    process.exit(130)
+  })
+}
+
+await runMain(main, USAGE).catch((error) => {
+  if (error instanceof UsageError || error instanceof HarnessError) {
+    process.stderr.write(`soak: ${error.message}\n`)
+    process.exitCode = 1
+  } else throw error
+})
