@@ -31,7 +31,7 @@ type TestContext = { after(fn: () => void | Promise<void>): void }
  */
 export async function createTestApp(
   t: TestContext,
-  options: { env?: Record<string, string>; database?: TestDatabase } = {},
+  options: { env?: Record<string, string>; database?: TestDatabase; discardLogs?: boolean } = {},
 ): Promise<TestApp> {
   let close = async () => {}
   const database = options.database ?? (await freshTestDatabase(t, () => close()))
@@ -42,7 +42,10 @@ export async function createTestApp(
     ...options.env,
   })
   const lines: string[] = []
-  const logger = createLogger(config.logLevel, { write: (line: string) => void lines.push(line) })
+  // Kept for the assertions; a test of memory use discards them instead.
+  const logger = createLogger(config.logLevel, {
+    write: (line: string) => void (options.discardLogs ? undefined : lines.push(line)),
+  })
   const store = await database.openStore()
   const app = buildApp({ config, store, logger })
   await app.ready()
