@@ -2,6 +2,7 @@ import pg from 'pg'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { StorageUnavailableError } from '../../errors.js'
+import { InsertQueue, type PendingInsert } from '../insert-queue.js'
 import type {
   InsertOutcome,
   Message,
@@ -25,13 +26,6 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number
   /** How long to wait for a query's answer before the request fails with 503. */
   queryTimeoutMs?: number
-}
-
-interface PendingInsert {
-  message: Message
-  tsKey: string
-  resolve: (outcome: InsertOutcome) => void
-  reject: (error: unknown) => void
 }
 
 interface PageRow {
@@ -120,14 +114,16 @@ const isRetryable = (error: unknown) => {
  */
 export class PostgresMessageStore implements MessageStore {
   private readonly pool: pg.Pool
-  private readonly maxBatchRows: number
-  private queue: PendingInsert[] = []
-  private flushScheduled = false
+  private readonly inserts: InsertQueue
   private readonly inFlight = new Set<Promise<void>>()
   private closed = false
 
   private constructor(options: PostgresStoreOptions) {
-    this.maxBatchRows = options.maxBatchRows ?? 512
+    this.inserts = new InsertQueue(options.maxBatchRows ?? 512, (batch) => {
+      const done = this.commitBatch(batch)
+      this.inFlight.add(done)
+      void done.finally(() => this.inFlight.delete(done))
+    })
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax ?? 10,
@@ -183,26 +179,7 @@ export class PostgresMessageStore implements MessageStore {
   }
 
   insert(message: Message): Promise<InsertOutcome> {
-    const tsKey = timestampSortKey(message.ts)
-    if (tsKey === null) return Promise.reject(new TypeError('ts is not a valid timestamp'))
-    return new Promise((resolve, reject) => {
-      this.queue.push({ message, tsKey, resolve, reject })
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(this.flush)
-      }
-    })
-  }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false
-    const queue = this.queue
-    this.queue = []
-    for (let start = 0; start < queue.length; start += this.maxBatchRows) {
-      const done = this.commitBatch(queue.slice(start, start + this.maxBatchRows))
-      this.inFlight.add(done)
-      void done.finally(() => this.inFlight.delete(done))
-    }
+    return this.inserts.push(message)
   }
 
   /** Writes a batch and settles each caller's promise; never rejects itself. */
@@ -336,7 +313,7 @@ export class PostgresMessageStore implements MessageStore {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (this.flushScheduled) this.flush()
+    this.inserts.flush()
     await Promise.all(this.inFlight)
     await this.pool.end()
   }

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { StorageUnavailableError } from '../../errors.js'
+import { InsertQueue, type PendingInsert } from '../insert-queue.js'
 import type {
   InsertOutcome,
   Message,
@@ -28,13 +29,6 @@ export interface SqliteStoreOptions {
   /** How often the background checkpointer copies the WAL into the database file. */
   checkpointIntervalMs?: number
   clock?: () => Date
-}
-
-interface PendingInsert {
-  message: Message
-  tsKey: string
-  resolve: (outcome: InsertOutcome) => void
-  reject: (error: unknown) => void
 }
 
 interface MessageRow {
@@ -126,12 +120,10 @@ function toStoreError(error: unknown): unknown {
  */
 export class SqliteMessageStore implements MessageStore {
   private readonly db: Database.Database
-  private readonly maxBatchRows: number
   private readonly clock: () => Date
   /** Transactions and rows committed by group commit (tests read it to see batching). */
   readonly commits = { transactions: 0, rows: 0 }
-  private queue: PendingInsert[] = []
-  private flushScheduled = false
+  private readonly inserts: InsertQueue
   private readonly statements
   private readonly checkpointer: Worker
   private readonly listStatements = new Map<string, Database.Statement>()
@@ -147,7 +139,7 @@ export class SqliteMessageStore implements MessageStore {
   constructor(options: SqliteStoreOptions) {
     mkdirSync(path.dirname(options.file), { recursive: true })
     this.db = new Database(options.file)
-    this.maxBatchRows = options.maxBatchRows ?? 512
+    this.inserts = new InsertQueue(options.maxBatchRows ?? 512, (batch) => this.commitBatch(batch))
     this.clock = options.clock ?? (() => new Date())
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
@@ -252,24 +244,7 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   insert(message: Message): Promise<InsertOutcome> {
-    const tsKey = timestampSortKey(message.ts)
-    if (tsKey === null) return Promise.reject(new TypeError('ts is not a valid timestamp'))
-    return new Promise((resolve, reject) => {
-      this.queue.push({ message, tsKey, resolve, reject })
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(this.flush)
-      }
-    })
-  }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false
-    const queue = this.queue
-    this.queue = []
-    for (let start = 0; start < queue.length; start += this.maxBatchRows) {
-      this.commitBatch(queue.slice(start, start + this.maxBatchRows))
-    }
+    return this.inserts.push(message)
   }
 
   /**
@@ -640,7 +615,7 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async close(): Promise<void> {
-    if (this.flushScheduled) this.flush()
+    this.inserts.flush()
     clearTimeout(this.indexTimer)
     if (this.checkpointer.threadId !== -1) {
       // 'exit' also follows a worker that failed, so closing never throws because of it.
