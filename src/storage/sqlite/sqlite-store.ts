@@ -352,11 +352,27 @@ export class SqliteMessageStore implements MessageStore {
     const bySender = query.from !== undefined && query.q === undefined
     return this.read(() => {
       // Read-your-writes: index what has committed, before the read's snapshot begins.
-      if (searches || bySender) this.indexPending(Number.POSITIVE_INFINITY)
+      const indexed = (searches || bySender) && this.catchUpIndexes()
       return this.snapshot(() =>
-        bySender ? this.listBySender(query) : this.listFiltered(query, folded, searches),
+        bySender && indexed
+          ? this.listBySender(query)
+          : this.listFiltered(query, folded, searches && indexed),
       )
     })
+  }
+
+  /**
+   * Indexes every committed row; false when that cannot be written (disk full, a lock held
+   * elsewhere). The read then tests the rows of the table itself: slower, just as exact.
+   */
+  private catchUpIndexes(): boolean {
+    try {
+      this.indexPending(Number.POSITIVE_INFINITY)
+      return true
+    } catch (error) {
+      if (toStoreError(error) instanceof StorageUnavailableError) return false
+      throw error
+    }
   }
 
   /** Any filters but `from` alone: by search index when q is long enough, else by the time index. */
