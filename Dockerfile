@@ -32,5 +32,5 @@ VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# node directly (not npm), so signals reach the server and `docker compose logs` is pure JSON.
+# node directly (not npm): signals reach the server, and it prints nothing but JSON lines.
 CMD ["node", "dist/server.js"]

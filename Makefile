@@ -18,7 +18,7 @@ down-scale:
 
 # Follow the service's JSON log lines.
 logs:
-	docker compose logs -f api
+	docker compose logs -f --no-log-prefix api
 
 # Install dependencies and run the test suite (no Docker needed).
 test:
