@@ -29,7 +29,9 @@ plus --reads per second (GET /messages with and without q, GET /stats). Every mi
 prints the requests, errors, p50/p99 latency and the server's RSS; at the end it checks that
 every acknowledged message is stored and writes the "${HEADING}" section of bench/RESULTS.md.
 
-  --minutes N   duration (default 10)
+  --minutes N   measured duration (default 10)
+  --warmup S    seconds of the same load first, reported apart (default 10): start-up (cold
+                JIT on both sides, connections opening) would otherwise dominate minute 1
   --rate R      webhooks per second (default 1000)
   --reads R     reads per second (default 20)
   --out PATH    file whose "${HEADING}" section is replaced (default bench/RESULTS.md; "-" none)
@@ -77,6 +79,7 @@ function send(
 async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, {
     minutes: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '10' },
     rate: { type: 'string', default: '1000' },
     reads: { type: 'string', default: '20' },
     out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
@@ -87,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   const minutes = integerOption('minutes', values.minutes as string, 1)
+  const warmupS = integerOption('warmup', values.warmup as string, 0)
   const rate = integerOption('rate', values.rate as string, 1)
   const reads = integerOption('reads', values.reads as string, 0)
   const out = values.out === '-' ? null : path.resolve(values.out as string)
@@ -116,7 +120,14 @@ async function main(argv: string[]): Promise<number> {
     const factory = new MessageFactory(3, '2025-09-01T00:00:00Z')
     const acknowledged: string[] = []
     const perMinute: MinuteStats[] = []
-    let current: MinuteStats = { minute: 1, requests: 0, errors: 0, latenciesMs: [], rssMiB: 0 }
+    // Minute 0 is the warm-up: its errors count, its latencies are reported apart.
+    let current: MinuteStats = {
+      minute: warmupS > 0 ? 0 : 1,
+      requests: 0,
+      errors: 0,
+      latenciesMs: [],
+      rssMiB: 0,
+    }
     const inFlight = new Set<Promise<void>>()
     const timed = (run: () => Promise<number>, onOk?: () => void) => {
       const started = performance.now()
@@ -137,8 +148,8 @@ async function main(argv: string[]): Promise<number> {
     const startedAt = performance.now()
     let sentWebhooks = 0
     let sentReads = 0
-    const endAt = startedAt + minutes * 60_000
-    let nextMinuteAt = startedAt + 60_000
+    const endAt = startedAt + warmupS * 1000 + minutes * 60_000
+    let nextMinuteAt = startedAt + (warmupS > 0 ? warmupS * 1000 : 60_000)
     while (performance.now() < endAt) {
       const elapsedS = (performance.now() - startedAt) / 1000
       while (sentWebhooks < elapsedS * rate) {
@@ -170,7 +181,7 @@ async function main(argv: string[]): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 1))
     }
     await Promise.all(inFlight)
-    if (current.requests > 0 && perMinute.length < minutes) {
+    if (current.requests > 0 && perMinute.filter((m) => m.minute > 0).length < minutes) {
       current.rssMiB = rssMiB(server.pid)
       perMinute.push(current)
       report(current)
@@ -182,15 +193,20 @@ async function main(argv: string[]): Promise<number> {
     const stored = await countStored(path.join(workDir, 'data', 'app.db'), acknowledged)
 
     const errors = perMinute.reduce((sum, m) => sum + m.errors, 0)
-    const p99s = perMinute.map((m) => percentile(m.latenciesMs, 99))
-    const rssGrowth = ((perMinute.at(-1)?.rssMiB ?? 0) / (perMinute[0]?.rssMiB || 1) - 1) * 100
+    const measured = perMinute.filter((m) => m.minute > 0)
+    const p99s = measured.map((m) => percentile(m.latenciesMs, 99))
+    const rssGrowth = ((measured.at(-1)?.rssMiB ?? 0) / (measured[0]?.rssMiB || 1) - 1) * 100
     const summary =
       `errors ${errors}; p99 per minute ${Math.min(...p99s).toFixed(1)}–${Math.max(...p99s).toFixed(1)} ms; ` +
-      `RSS ${perMinute[0]?.rssMiB.toFixed(0)} → ${perMinute.at(-1)?.rssMiB.toFixed(0)} MiB (${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} %); ` +
+      `RSS ${measured[0]?.rssMiB.toFixed(0)} → ${measured.at(-1)?.rssMiB.toFixed(0)} MiB (${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} %); ` +
       `${acknowledged.length} acknowledged, ${stored.missing} missing after shutdown`
     process.stdout.write(`${summary}\n`)
     if (out !== null) {
-      writeSection(out, section(argv, { minutes, rate, reads }, perMinute, summary, workDir), HEADING)
+      writeSection(
+        out,
+        section(argv, { minutes, warmupS, rate, reads }, perMinute, summary, workDir),
+        HEADING,
+      )
       process.stdout.write(`wrote the "${HEADING}" section of ${displayPath(out)}\n`)
     }
     return errors === 0 && stored.missing === 0 ? 0 : 1
@@ -202,7 +218,7 @@ async function main(argv: string[]): Promise<number> {
 
 function report(m: MinuteStats): void {
   progress(
-    `minute ${m.minute}: ${m.requests} requests, ${m.errors} errors, ` +
+    `${m.minute === 0 ? 'warm-up' : `minute ${m.minute}`}: ${m.requests} requests, ${m.errors} errors, ` +
       `p50 ${percentile(m.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(m.latenciesMs, 99).toFixed(1)} ms, ` +
       `RSS ${m.rssMiB.toFixed(1)} MiB`,
   )
@@ -221,13 +237,13 @@ async function countStored(file: string, ids: string[]): Promise<{ missing: numb
 
 function section(
   argv: string[],
-  o: { minutes: number; rate: number; reads: number },
+  o: { minutes: number; warmupS: number; rate: number; reads: number },
   perMinute: MinuteStats[],
   summary: string,
   workDir: string,
 ): string {
   const rows = perMinute.map((m) => [
-    String(m.minute),
+    m.minute === 0 ? `warm-up (${o.warmupS} s)` : String(m.minute),
     String(m.requests),
     String(m.errors),
     percentile(m.latenciesMs, 50).toFixed(1),
@@ -241,6 +257,8 @@ function section(
       `(each a new message) and ${o.reads} reads/s (GET /messages with and without q, GET /stats), open loop,`,
     'against one Inlet process on a fresh SQLite database pinned to core 0; the load comes from core 1.',
     'Latency is measured by the client, from sending to the last byte.',
+    `The first ${o.warmupS} s of the same load are a warm-up, shown as their own row: their errors count,`,
+    'their latencies are not in the per-minute p99 range of the summary.',
     '',
     ...describeMachine(workDir),
     '',
