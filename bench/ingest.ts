@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { writeBodies } from './lib/bodies.js'
 import { type Options, parseOptions, USAGE, UsageError } from './lib/options.js'
-import { countRunRows, createRunSchema, dropRunSchema } from './lib/postgres.js'
+import { countRunRows, createSchema, dropSchema } from './lib/postgres.js'
 import { countMessages, prefillMessages } from './lib/prefill.js'
 import {
   checkTools,
@@ -133,7 +133,9 @@ async function benchRun(ctx: Context, run: number, server: ServerName): Promise<
   if (server === 'inlet' && ctx.template !== null) copyDatabase(ctx.template, dir)
   const port = await freePort()
   const pgRun =
-    server === 'inlet' && options.store === 'postgres' ? await createRunSchema(options.databaseUrl) : null
+    server === 'inlet' && options.store === 'postgres'
+      ? await createSchema(options.databaseUrl, 'inlet_bench')
+      : null
   const spec = server === 'inlet' ? inletSpec(ctx, port, dir, pgRun?.databaseUrl) : ceilingSpec(port, dir)
   const proc = await startServer(spec)
   const load = {
@@ -181,7 +183,7 @@ async function benchRun(ctx: Context, run: number, server: ServerName): Promise<
     coreOtherPct: Math.max(0, (coreOther / ctx.clockTicks / elapsedS) * 100),
   }
   if (server === 'inlet') rmSync(path.join(dir, 'app.db'), { force: true }) // can be large; logs stay
-  if (pgRun !== null) await dropRunSchema(options.databaseUrl, pgRun.schema)
+  if (pgRun !== null) await dropSchema(options.databaseUrl, pgRun.schema)
   const [, , rate, p50, p99, cpu, rss, errors, rows] = resultRow(result)
   progress(
     `${label}: ${rate} req/s, p50 ${p50} ms, p99 ${p99} ms, ${cpu} µs CPU/req, ${rss} MiB, ` +

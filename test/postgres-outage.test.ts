@@ -9,7 +9,6 @@ import {
   POSTGRES_SKIP_REASON,
   TEST_DATABASE_URL,
   type TestDatabase,
-  urlWithSchema,
 } from './helpers/test-database.js'
 
 /**
@@ -56,11 +55,10 @@ test('when PostgreSQL goes away, readiness, writes and reads answer 503; when it
   const server = new URL(TEST_DATABASE_URL as string)
   const proxy = await startProxy({ host: server.hostname, port: Number(server.port || 5432) })
   let testApp: TestApp | undefined
-  const schema = await freshSchema(t, async () => {
+  const { url: direct } = await freshSchema(t, async () => {
     await testApp?.close()
     await proxy.close()
   })
-  const direct = urlWithSchema(schema)
   const viaProxy = new URL(direct)
   viaProxy.host = `127.0.0.1:${proxy.port}`
   const database: TestDatabase = {

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { signBody } from '../src/signature/verify-signature.js'
 import { type ServerProcess, startServer, waitForHttp } from './helpers/server-process.js'
 import { SECRET } from './helpers/test-app.js'
-import { adminQuery, freshSchema, POSTGRES_SKIP_REASON, urlWithSchema } from './helpers/test-database.js'
+import { adminQuery, freshSchema, POSTGRES_SKIP_REASON } from './helpers/test-database.js'
 
 const REPLICAS = 3
 const DISTINCT = 300
@@ -43,11 +43,11 @@ test('three replicas on one database store every message exactly once and answer
   timeout: 120_000,
 }, async (t) => {
   const replicas: ServerProcess[] = []
-  const schema = await freshSchema(t, async () => {
+  const { schema, url } = await freshSchema(t, async () => {
     for (const r of replicas) r.child.kill('SIGKILL')
     await Promise.all(replicas.map((r) => r.exited))
   })
-  const env = { WEBHOOK_SECRET: SECRET, DATABASE_URL: urlWithSchema(schema), LOG_LEVEL: 'WARNING' }
+  const env = { WEBHOOK_SECRET: SECRET, DATABASE_URL: url, LOG_LEVEL: 'WARNING' }
   // Started together on an empty schema: the migration lock lets exactly one apply it.
   replicas.push(...(await Promise.all(Array.from({ length: REPLICAS }, () => startServer(env)))))
   const bases = replicas.map((r) => `http://127.0.0.1:${r.port}`)

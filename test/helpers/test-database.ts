@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import pg from 'pg'
+import { createSchema, dropSchema, queryOnce } from '../../bench/lib/postgres.js'
 import type { MessageStore } from '../../src/storage/message-store.js'
 import { PostgresMessageStore } from '../../src/storage/postgres/postgres-store.js'
 import { SqliteMessageStore } from '../../src/storage/sqlite/sqlite-store.js'
@@ -76,67 +75,34 @@ function freshSqliteDatabase(t: TestContext, cleanup: () => void | Promise<void>
   })
 }
 
-/** Runs one statement as the test database's own user, outside any test schema. */
-export async function adminQuery(sql: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
-  await client.connect()
-  try {
-    return await client.query(sql)
-  } finally {
-    await client.end()
-  }
-}
+/** Runs one statement on the test server, outside any test schema. */
+export const adminQuery = (sql: string) => queryOnce(TEST_DATABASE_URL as string, sql)
 
-/** A DATABASE_URL whose connections use `schema` (then public, where pg_trgm lives). */
-export function urlWithSchema(schema: string): string {
-  const url = new URL(TEST_DATABASE_URL as string)
-  url.searchParams.set('options', `-c search_path=${schema},public`)
-  return url.toString()
-}
-
-/** An empty schema in the test server, dropped when the test ends. */
+/** An empty schema in the test server, dropped when the test ends; returns the DATABASE_URL that uses it. */
 export async function freshSchema(
   t: TestContext,
   cleanup: () => void | Promise<void> = () => {},
-): Promise<string> {
+): Promise<{ schema: string; url: string }> {
   if (TEST_DATABASE_URL === undefined) throw new Error(POSTGRES_SKIP_REASON)
-  const schema = `inlet_test_${randomBytes(6).toString('hex')}`
-  try {
-    // Once per server; migrations then find it. Two test processes may race to create it.
-    await adminQuery('CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public')
-  } catch (error) {
-    if (!['23505', '42710'].includes((error as { code?: string }).code ?? '')) throw error
-  }
-  await adminQuery(`CREATE SCHEMA ${schema}`)
+  const { schema, databaseUrl } = await createSchema(TEST_DATABASE_URL, 'inlet_test')
   t.after(async () => {
     await cleanup()
-    await adminQuery(`DROP SCHEMA ${schema} CASCADE`)
+    await dropSchema(TEST_DATABASE_URL as string, schema)
   })
-  return schema
+  return { schema, url: databaseUrl }
 }
 
 async function freshPostgresDatabase(
   t: TestContext,
   cleanup: () => void | Promise<void>,
 ): Promise<TestDatabase> {
-  const schema = await freshSchema(t, cleanup)
-  const url = urlWithSchema(schema)
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
-      return (await client.query(sql)).rows
-    } finally {
-      await client.end()
-    }
-  }
+  const { url } = await freshSchema(t, cleanup)
   return {
     url,
     openStore: () => PostgresMessageStore.open({ url }),
     rows: async () =>
-      (await run(
-        'SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY seq',
-      )) as StoredRow[],
-    execute: async (sql) => void (await run(sql)),
+      (await queryOnce(url, 'SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY seq'))
+        .rows as StoredRow[],
+    execute: async (sql) => void (await queryOnce(url, sql)),
   }
 }
