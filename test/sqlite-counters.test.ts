@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { expectedStats, randomMessages } from './helpers/reference.js'
 import { tempDir } from './helpers/test-app.js'
+import { tempSqliteStore } from './helpers/test-database.js'
 
 test('migration 2 backfills the counters of a database written by version 1', async (t) => {
   let store: SqliteMessageStore | undefined
@@ -31,12 +32,7 @@ test('migration 2 backfills the counters of a database written by version 1', as
 })
 
 test('rebuildDerived recomputes the counters after rows were loaded behind the store', async (t) => {
-  let store: SqliteMessageStore | undefined
-  const file = path.join(
-    tempDir(t, () => store?.close()),
-    'bulk.db',
-  )
-  store = new SqliteMessageStore({ file })
+  const { store, file } = tempSqliteStore(t, 'bulk.db')
   const messages = randomMessages(11, 150)
   const db = new Database(file)
   const insert = db.prepare(

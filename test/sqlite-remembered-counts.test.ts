@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict'
-import path from 'node:path'
 import { test } from 'node:test'
 import { seededRandom } from '../bench/lib/seeded-random.js'
 import type { Message, MessageQuery } from '../src/storage/message-store.js'
 import { CountCache } from '../src/storage/sqlite/count-cache.js'
-import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { referencePage } from './helpers/reference.js'
-import { tempDir } from './helpers/test-app.js'
+import { tempSqliteStore } from './helpers/test-database.js'
 
 test('the count cache forgets the least recently used count first', () => {
   const cache = new CountCache(2)
@@ -39,12 +37,7 @@ function makeMessages(next: () => number, prefix: string, count: number): Messag
 }
 
 test('remembered totals stay exact while messages and duplicates keep arriving', async (t) => {
-  let store: SqliteMessageStore | undefined
-  const file = path.join(
-    tempDir(t, () => store?.close()),
-    'counts.db',
-  )
-  store = new SqliteMessageStore({ file })
+  const { store } = tempSqliteStore(t, 'counts.db')
   const next = seededRandom(11)
   // Every shape of counted query: indexed search alone and with filters, a search too short
   // for the index, since alone, and a sender with since (the sender index).

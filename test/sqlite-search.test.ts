@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import path from 'node:path'
 import { test } from 'node:test'
 import { seededRandom } from '../bench/lib/seeded-random.js'
 import { matchesQuery } from '../src/domain/text-search.js'
@@ -7,15 +6,10 @@ import type { Message, MessageQuery } from '../src/storage/message-store.js'
 import { chooseSearchPlan } from '../src/storage/sqlite/search-plan.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { referencePage } from './helpers/reference.js'
-import { tempDir } from './helpers/test-app.js'
+import { tempSqliteStore } from './helpers/test-database.js'
 
 test('search survives a restart: the index and its progress are durable', async (t) => {
-  let store: SqliteMessageStore | undefined
-  const file = path.join(
-    tempDir(t, () => store?.close()),
-    'restart.db',
-  )
-  store = new SqliteMessageStore({ file })
+  const { store, file } = tempSqliteStore(t, 'restart.db')
   await store.insert({
     message_id: 'a',
     from: '+1',
@@ -25,9 +19,16 @@ test('search survives a restart: the index and its progress are durable', async 
   })
   assert.equal((await store.list({ q: 'STRASSE', limit: 10, offset: 0 })).total, 1)
   await store.close()
-  store = new SqliteMessageStore({ file })
-  await store.insert({ message_id: 'b', from: '+1', to: '+2', ts: '2025-01-02T00:00:00Z', text: 'strasse' })
-  const page = await store.list({ q: 'straSSe', limit: 10, offset: 0 })
+  const reopened = new SqliteMessageStore({ file })
+  t.after(() => reopened.close())
+  await reopened.insert({
+    message_id: 'b',
+    from: '+1',
+    to: '+2',
+    ts: '2025-01-02T00:00:00Z',
+    text: 'strasse',
+  })
+  const page = await reopened.list({ q: 'straSSe', limit: 10, offset: 0 })
   assert.deepEqual(
     page.data.map((m) => m.message_id),
     ['a', 'b'],
@@ -43,12 +44,7 @@ test('the search plan follows how common the word is (figures of the million-row
 })
 
 test('every search plan gives the reference answer, with filters, offsets and cursors', async (t) => {
-  let store: SqliteMessageStore | undefined
-  const file = path.join(
-    tempDir(t, () => store?.close()),
-    'plans.db',
-  )
-  store = new SqliteMessageStore({ file })
+  const { store } = tempSqliteStore(t, 'plans.db')
   const next = seededRandom(7)
   const stored: Message[] = Array.from({ length: 2000 }, (_, i) => {
     const words = [i % 2 === 0 ? 'Dense' : 'other', i % 7 === 0 ? 'MIDDLE' : 'filler']

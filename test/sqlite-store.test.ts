@@ -6,22 +6,16 @@ import Database from 'better-sqlite3'
 import { StorageUnavailableError } from '../src/errors.js'
 import type { Message } from '../src/storage/message-store.js'
 import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
-import { SqliteMessageStore, type SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js'
-import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
+import type { SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js'
+import { createTestApp, message, postSigned } from './helpers/test-app.js'
+import { tempSqliteStore } from './helpers/test-database.js'
 
-function openStore(
-  t: Parameters<typeof tempDir>[0],
-  name = 'store.db',
+/** Locks held elsewhere are given up on quickly in these tests. */
+const openStore = (
+  t: Parameters<typeof tempSqliteStore>[0],
+  name?: string,
   options: Partial<SqliteStoreOptions> = {},
-) {
-  let store: SqliteMessageStore | undefined
-  const file = path.join(
-    tempDir(t, () => store?.close()),
-    name,
-  )
-  store = new SqliteMessageStore({ file, busyTimeoutMs: 50, ...options })
-  return { store, file }
-}
+) => tempSqliteStore(t, name, { busyTimeoutMs: 50, ...options })
 
 const msg = (id: string, text: string | null = 'hi'): Message => ({
   message_id: id,

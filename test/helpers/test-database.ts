@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { createSchema, dropSchema, queryOnce } from '../../bench/lib/postgres.js'
 import type { MessageStore } from '../../src/storage/message-store.js'
 import { PostgresMessageStore } from '../../src/storage/postgres/postgres-store.js'
-import { SqliteMessageStore } from '../../src/storage/sqlite/sqlite-store.js'
+import { SqliteMessageStore, type SqliteStoreOptions } from '../../src/storage/sqlite/sqlite-store.js'
 import { tempDir } from './temp-dir.js'
 
 type TestContext = { after(fn: () => void | Promise<void>): void }
@@ -44,6 +44,21 @@ export interface TestDatabase {
   rows(): Promise<StoredRow[]>
   /** Runs SQL on the database behind the app's back (to break it, say). */
   execute(sql: string): Promise<void>
+}
+
+/** A SQLite store on a file of its own in a temporary folder; closed, then removed, when the test ends. */
+export function tempSqliteStore(
+  t: TestContext,
+  name = 'store.db',
+  options: Partial<SqliteStoreOptions> = {},
+): { store: SqliteMessageStore; file: string } {
+  let store: SqliteMessageStore | undefined
+  const file = path.join(
+    tempDir(t, () => store?.close()),
+    name,
+  )
+  store = new SqliteMessageStore({ file, ...options })
+  return { store, file }
 }
 
 export function freshTestDatabase(t: TestContext, cleanup: () => void | Promise<void> = () => {}) {
