@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { MessageFactory } from './lib/bodies.js'
 import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
 import {
@@ -190,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
     const exit = await stopServer(server)
     if (exit !== 0)
       throw new HarnessError(`Inlet exited with ${exit} after SIGTERM; see ${workDir}/server.log`)
-    const stored = await countStored(path.join(workDir, 'data', 'app.db'), acknowledged)
+    const stored = countStored(path.join(workDir, 'data', 'app.db'), acknowledged)
 
     const errors = perMinute.reduce((sum, m) => sum + m.errors, 0)
     const measured = perMinute.filter((m) => m.minute > 0)
@@ -224,8 +225,7 @@ function report(m: MinuteStats): void {
   )
 }
 
-async function countStored(file: string, ids: string[]): Promise<{ missing: number }> {
-  const { default: Database } = await import('better-sqlite3')
+function countStored(file: string, ids: string[]): { missing: number } {
   const db = new Database(file, { readonly: true })
   try {
     const has = db.prepare('SELECT 1 FROM messages WHERE message_id = ?').pluck()

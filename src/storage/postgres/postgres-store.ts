@@ -244,7 +244,8 @@ export class PostgresMessageStore implements MessageStore {
     let totalSql: string
     if (filters.length === 0) totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
     else if (query.from !== undefined && filters.length === 1)
-      totalSql = 'SELECT coalesce(sum(count), 0) AS total FROM sender_counts WHERE from_msisdn = $1'
+      // The same filter: the counters' column has the same name.
+      totalSql = `SELECT coalesce(sum(count), 0) AS total FROM sender_counts WHERE ${filters[0]}`
     else totalSql = `SELECT count(*) AS total FROM messages WHERE ${filters.join(' AND ')}`
 
     const pageFilters = [...filters]
