@@ -12,23 +12,24 @@ import {
 } from './helpers/test-database.js'
 
 /**
- * A TCP proxy between Inlet and PostgreSQL that can be cut: every open connection is
- * dropped and new ones are refused at once, as when the database's host goes away.
+ * A TCP proxy between Inlet and PostgreSQL that can be cut (every open connection dropped,
+ * new ones refused at once, as when the database's host goes away) or stalled (connections
+ * stay open but nothing passes, as when packets are silently lost).
  */
 async function startProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>()
-  let cut = false
+  let mode: 'pass' | 'cut' | 'stall' = 'pass'
+  const track = (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+  }
   const server = createServer((client) => {
-    if (cut) {
-      client.destroy()
-      return
-    }
+    track(client)
+    if (mode === 'cut') client.destroy()
+    if (mode !== 'pass') return // stalled: the client waits for an answer that never comes
     const upstream = createConnection(target)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-      socket.on('error', () => {})
-    }
+    track(upstream)
     client.pipe(upstream).pipe(client)
   })
   server.listen(0, '127.0.0.1')
@@ -36,22 +37,30 @@ async function startProxy(target: { host: string; port: number }) {
   return {
     port: (server.address() as { port: number }).port,
     cut() {
-      cut = true
+      mode = 'cut'
       for (const socket of sockets) socket.destroy()
     },
-    restore() {
-      cut = false
+    stall() {
+      mode = 'stall'
+      for (const socket of sockets) socket.pause()
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    restore() {
+      mode = 'pass'
+      for (const socket of sockets) socket.resume()
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of sockets) socket.destroy()
+      }),
   }
 }
 
-const get = (testApp: TestApp, url: string) => testApp.app.inject({ method: 'GET', url })
-
-test('when PostgreSQL goes away, readiness, writes and reads answer 503; when it returns all recover, nothing acknowledged is lost', {
-  skip: POSTGRES_SKIP_REASON,
-  timeout: 60_000,
-}, async (t) => {
+/** The app on a fresh schema, reaching PostgreSQL through a proxy the test controls. */
+async function appBehindProxy(
+  t: Parameters<typeof createTestApp>[0],
+  storeTimeouts: { connectTimeoutMs: number; queryTimeoutMs?: number },
+) {
   const server = new URL(TEST_DATABASE_URL as string)
   const proxy = await startProxy({ host: server.hostname, port: Number(server.port || 5432) })
   let testApp: TestApp | undefined
@@ -63,15 +72,25 @@ test('when PostgreSQL goes away, readiness, writes and reads answer 503; when it
   viaProxy.host = `127.0.0.1:${proxy.port}`
   const database: TestDatabase = {
     url: viaProxy.toString(),
-    openStore: () => PostgresMessageStore.open({ url: viaProxy.toString(), connectTimeoutMs: 1000 }),
+    openStore: () => PostgresMessageStore.open({ url: viaProxy.toString(), ...storeTimeouts }),
     rows: async () => [],
     execute: async () => {},
   }
   testApp = await createTestApp(t, { database })
+  return { testApp, proxy }
+}
+
+const get = (testApp: TestApp, url: string) => testApp.app.inject({ method: 'GET', url })
+
+test('when PostgreSQL goes away, readiness, writes and reads answer 503; when it returns all recover, nothing acknowledged is lost', {
+  skip: POSTGRES_SKIP_REASON,
+  timeout: 60_000,
+}, async (t) => {
+  const { testApp, proxy } = await appBehindProxy(t, { connectTimeoutMs: 1000 })
   const acknowledged: string[] = []
   const send = async () => {
     const body = message()
-    const response = await postSigned(testApp?.app as TestApp['app'], body)
+    const response = await postSigned(testApp.app, body)
     if (response.statusCode === 200) acknowledged.push(body.message_id as string)
     return response
   }
@@ -111,4 +130,33 @@ test('when PostgreSQL goes away, readiness, writes and reads answer 503; when it
   }
   for (const id of acknowledged) assert.ok(ids.has(id), `acknowledged ${id} is stored`)
   assert.ok(acknowledged.length >= 40)
+})
+
+test('when PostgreSQL stops answering without closing connections, requests answer 503 after the timeouts instead of hanging', {
+  skip: POSTGRES_SKIP_REASON,
+  timeout: 60_000,
+}, async (t) => {
+  const { testApp, proxy } = await appBehindProxy(t, { connectTimeoutMs: 300, queryTimeoutMs: 300 })
+  assert.equal((await postSigned(testApp.app, message())).statusCode, 200)
+  // A listening server keeps its process alive while it waits; this test has none, and
+  // paused sockets do not, so a timer stands in for it.
+  const alive = setInterval(() => {}, 1000)
+  t.after(() => clearInterval(alive))
+  proxy.stall()
+  const started = Date.now()
+  const [written, read, ready] = await Promise.all([
+    postSigned(testApp.app, message()),
+    get(testApp, '/messages'),
+    get(testApp, '/health/ready'),
+  ])
+  assert.deepEqual([written.statusCode, read.statusCode, ready.statusCode], [503, 503, 503])
+  assert.deepEqual(written.json(), { detail: 'storage unavailable' })
+  assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`)
+  proxy.restore()
+  const deadline = Date.now() + 10_000
+  while ((await get(testApp, '/health/ready')).statusCode !== 200) {
+    assert.ok(Date.now() < deadline, 'not ready again within 10 s')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  assert.equal((await postSigned(testApp.app, message())).statusCode, 200)
 })
