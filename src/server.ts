@@ -1,6 +1,7 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, redactUrl } from './config.js'
 import { createLogger, stdoutDestination } from './observability/logger.js'
+import { REQUIRED_NODE_MAJOR, unsupportedNode } from './runtime.js'
 import { openStore } from './storage/open-store.js'
 
 // The composition root: the only module that reads the environment, listens or exits.
@@ -14,6 +15,15 @@ function exitWith(code: number): never {
 }
 
 async function main(): Promise<void> {
+  // Before anything loads a native addon: on an older Node.js it would crash, not explain.
+  const unsupported = unsupportedNode(process.versions.node)
+  if (unsupported !== null) {
+    createLogger('info', destination).fatal(
+      { node_version: process.versions.node, required: `>=${REQUIRED_NODE_MAJOR}` },
+      unsupported,
+    )
+    exitWith(1)
+  }
   let config: ReturnType<typeof loadConfig>
   try {
     config = loadConfig(process.env)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { foldCase, matchesQuery } from '../src/domain/text-search.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
+import { unsupportedNode } from '../src/runtime.js'
 import { signBody, verifySignature } from '../src/signature/verify-signature.js'
 
 test('timestampSortKey orders instants as strings and drops insignificant fraction zeros', () => {
@@ -46,4 +47,12 @@ test('verifySignature accepts only the exact 64-hex HMAC and never throws on mal
     assert.equal(verifySignature('k', body, bad), false, String(bad))
   }
   assert.equal(verifySignature('other', body, good), false)
+})
+
+test('Node.js 22 and newer are supported; older majors are refused with both versions named', () => {
+  assert.equal(unsupportedNode('22.0.0'), null)
+  assert.equal(unsupportedNode('24.21.0'), null)
+  assert.equal(unsupportedNode('26.10.0'), null)
+  assert.equal(unsupportedNode('20.20.2'), 'Inlet needs Node.js 22 or newer (found 20.20.2)')
+  assert.equal(unsupportedNode('21.7.3'), 'Inlet needs Node.js 22 or newer (found 21.7.3)')
 })

@@ -69,6 +69,25 @@ test('without WEBHOOK_SECRET the process starts, logs an error line, and is not 
   assert.ok(lines.some((l) => l.level === 'error' && String(l.msg).includes('WEBHOOK_SECRET')))
 })
 
+// .ci/run names the machine's own Node.js here when it is older than the one the tests run on.
+const OLD_NODE = process.env.INLET_TEST_OLD_NODE || undefined
+
+test('on a Node.js older than 22 the process exits 1 with one JSON line naming both versions', {
+  skip: OLD_NODE === undefined ? 'INLET_TEST_OLD_NODE is not set: no older Node.js on this machine' : false,
+}, async (t) => {
+  const server = await startServer({ WEBHOOK_SECRET: 'x', DATABASE_URL: 'sqlite:///unused.db' }, OLD_NODE)
+  t.after(() => server.child.kill('SIGKILL'))
+  assert.equal(await server.exited, 1)
+  const lines = parseAll(server.output())
+  assert.equal(lines.length, 1)
+  const [line] = lines as [Record<string, unknown>]
+  const found = String(line.node_version)
+  assert.ok(Number(found.split('.')[0]) < 22, `the old Node.js is ${found}`)
+  assert.equal(line.level, 'fatal')
+  assert.equal(line.required, '>=22')
+  assert.equal(line.msg, `Inlet needs Node.js 22 or newer (found ${found})`)
+})
+
 test('an invalid configuration refuses start-up with one JSON line naming the variables', async (t) => {
   const server = await startServer({
     WEBHOOK_SECRET: 'x',

@@ -26,10 +26,16 @@ export interface ServerProcess {
   exited: Promise<number | null>
 }
 
-/** Runs src/server.ts as the real process would run, with only the given environment. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+/**
+ * Runs src/server.ts as the real process would run, with only the given environment, on
+ * this test's Node.js unless `node` names another executable.
+ */
+export async function startServer(
+  env: Record<string, string>,
+  node: string = process.execPath,
+): Promise<ServerProcess> {
   const port = Number(env.PORT ?? (await freePort()))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(node, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
