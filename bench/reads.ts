@@ -357,7 +357,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const summary = readSummary(options.db)
   // The store first: it migrates a database built by an older version before anything reads.
-  const store = new SqliteMessageStore({ file: options.db })
+  const store = await SqliteMessageStore.open({ file: options.db })
   const naiveDb = new Database(options.db, { readonly: true, fileMustExist: true })
   try {
     const naive = new NaiveReads(naiveDb)

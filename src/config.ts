@@ -16,6 +16,12 @@ export interface Config {
   readonly maxBodyBytes: number
   /** How long a SQLite write waits for a lock held by another process before giving up. */
   readonly sqliteBusyTimeoutMs: number
+  /** SQLite reader threads, each with a read-only connection. */
+  readonly sqliteReadThreads: number
+  /** A read that takes longer (waiting included) answers 503 "query timed out". */
+  readonly readTimeoutMs: number
+  /** Reads that may wait for a free reader; beyond, 503 with Retry-After. */
+  readonly readQueueMax: number
   /** Most PostgreSQL connections one process opens. */
   readonly databasePoolMax: number
   /** How long a client may take to send a request's headers, and the whole request. */
@@ -54,6 +60,9 @@ const DEFAULTS = {
   HOST: '0.0.0.0',
   MAX_BODY_BYTES: '65536',
   SQLITE_BUSY_TIMEOUT_MS: '5000',
+  SQLITE_READ_THREADS: '2',
+  READ_TIMEOUT_MS: '5000',
+  READ_QUEUE_MAX: '64',
   DATABASE_POOL_MAX: '10',
   HEADERS_TIMEOUT_MS: '5000',
   REQUEST_TIMEOUT_MS: '10000',
@@ -96,6 +105,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     host: read('HOST'),
     maxBodyBytes: integer('MAX_BODY_BYTES', 1, 64 * 1024 * 1024),
     sqliteBusyTimeoutMs: integer('SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+    sqliteReadThreads: integer('SQLITE_READ_THREADS', 1, 64),
+    readTimeoutMs: integer('READ_TIMEOUT_MS', 1, 600_000),
+    readQueueMax: integer('READ_QUEUE_MAX', 0, 100_000),
     databasePoolMax: integer('DATABASE_POOL_MAX', 1, 1000),
     headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 100, 600_000),
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 100, 600_000),

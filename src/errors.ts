@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   internal_error: 500,
   secret_not_configured: 503,
   storage_unavailable: 503,
+  query_timed_out: 503,
+  reads_overloaded: 503,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS
@@ -42,5 +44,21 @@ export class StorageUnavailableError extends Error {
   constructor(options?: { cause?: unknown }) {
     super('storage unavailable', options)
     this.name = 'StorageUnavailableError'
+  }
+}
+
+/** Raised by a store when a read ran past its deadline (READ_TIMEOUT_MS). */
+export class QueryTimeoutError extends Error {
+  constructor() {
+    super('query timed out')
+    this.name = 'QueryTimeoutError'
+  }
+}
+
+/** Raised by a store when every reader is busy and its queue of waiting reads is full. */
+export class ReadsOverloadedError extends Error {
+  constructor() {
+    super('too many reads waiting')
+    this.name = 'ReadsOverloadedError'
   }
 }

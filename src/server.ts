@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const database = config.database.kind === 'sqlite' ? config.database.file : redactUrl(config.database.url)
   let store: Awaited<ReturnType<typeof openStore>>
   try {
-    store = await openStore(config)
+    store = await openStore(config, logger)
   } catch (error) {
     logger.fatal({ err: error, database }, 'cannot open the database')
     exitWith(1)

@@ -32,7 +32,7 @@ test('migration 2 backfills the counters of a database written by version 1', as
 })
 
 test('rebuildDerived recomputes the counters after rows were loaded behind the store', async (t) => {
-  const { store, file } = tempSqliteStore(t, 'bulk.db')
+  const { store, file } = await tempSqliteStore(t, 'bulk.db')
   const messages = randomMessages(11, 150)
   const db = new Database(file)
   const insert = db.prepare(
@@ -41,6 +41,6 @@ test('rebuildDerived recomputes the counters after rows were loaded behind the s
   )
   for (const m of messages) insert.run(m.message_id, m.from, m.to, m.ts, timestampSortKey(m.ts), m.text)
   db.close()
-  store.rebuildDerived()
+  await store.rebuildDerived()
   assert.deepEqual(await store.stats(), expectedStats(messages))
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type Database from 'better-sqlite3'
+import type { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { createTestApp, message, postSigned } from './helpers/test-app.js'
 
 test('a full database answers 503 storage unavailable (never 200 or 500), readiness follows, and both recover when space returns', async (t) => {
@@ -20,9 +20,9 @@ test('a full database answers 503 storage unavailable (never 200 or 500), readin
 
   // Fault injection on the store's own connection: the database may not grow any more,
   // exactly what SQLite reports when the disk is full (SQLITE_FULL).
-  const connection = (testApp.store as unknown as { db: Database.Database }).db
-  const pages = connection.pragma('page_count', { simple: true }) as number
-  connection.pragma(`max_page_count = ${pages}`)
+  const { faults } = testApp.store as SqliteMessageStore
+  const [{ page_count: pages }] = (await faults.writerPragma('page_count')) as [{ page_count: number }]
+  await faults.writerPragma(`max_page_count = ${pages}`)
   let refused = 0
   for (let i = 0; i < 200 && refused < 3; i++) if ((await send()) === 503) refused += 1
   assert.equal(refused, 3, 'writes are refused once the database cannot grow')
@@ -37,7 +37,7 @@ test('a full database answers 503 storage unavailable (never 200 or 500), readin
   assert.equal((await get('/messages?from=%2B919876543210&limit=1')).json().total, total)
 
   // Space returns: the next readiness probe writes for real, and succeeds.
-  connection.pragma('max_page_count = 1073741823')
+  await faults.writerPragma('max_page_count = 1073741823')
   assert.equal((await get('/health/ready')).statusCode, 200)
   assert.equal(await send(), 200)
 

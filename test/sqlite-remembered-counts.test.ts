@@ -37,7 +37,7 @@ function makeMessages(next: () => number, prefix: string, count: number): Messag
 }
 
 test('remembered totals stay exact while messages and duplicates keep arriving', async (t) => {
-  const { store } = tempSqliteStore(t, 'counts.db')
+  const { store } = await tempSqliteStore(t, 'counts.db')
   const next = seededRandom(11)
   // Every shape of counted query: indexed search alone and with filters, a search too short
   // for the index, since alone, and a sender with since (the sender index).

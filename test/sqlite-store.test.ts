@@ -26,7 +26,7 @@ const msg = (id: string, text: string | null = 'hi'): Message => ({
 })
 
 test('inserts issued in one event-loop turn commit in one transaction, with per-message outcomes', async (t) => {
-  const { store, file } = openStore(t)
+  const { store, file } = await openStore(t)
   await store.insert(msg('existing', 'old'))
   const before = { ...store.commits }
   const outcomes = await Promise.all([
@@ -49,7 +49,7 @@ test('inserts issued in one event-loop turn commit in one transaction, with per-
 })
 
 test('a row that fails on its own is rejected while its neighbours in the batch commit', async (t) => {
-  const { store } = openStore(t)
+  const { store } = await openStore(t)
   const broken = { ...msg('broken'), from: null } as unknown as Message // violates NOT NULL
   const settled = await Promise.allSettled([
     store.insert(msg('left')),
@@ -70,7 +70,7 @@ test('a row that fails on its own is rejected while its neighbours in the batch 
 })
 
 test('an insert resolves only after its row is committed and visible to another connection', async (t) => {
-  const { store, file } = openStore(t)
+  const { store, file } = await openStore(t)
   const reader = new Database(file, { readonly: true })
   t.after(() => reader.close())
   const seen = reader.prepare('SELECT COUNT(*) FROM messages WHERE message_id = ?').pluck()
@@ -90,7 +90,7 @@ test('an insert resolves only after its row is committed and visible to another 
 })
 
 test('when the commit cannot happen (the write lock is held elsewhere) nothing is acknowledged', async (t) => {
-  const { store, file } = openStore(t)
+  const { store, file } = await openStore(t)
   const other = new Database(file)
   t.after(() => other.close())
   other.exec('BEGIN IMMEDIATE')
@@ -145,19 +145,19 @@ test('a restart keeps every message: a new app on the same file serves what the 
 })
 
 test('the database runs in WAL mode', async (t) => {
-  const { file } = openStore(t)
+  const { file } = await openStore(t)
   const db = new Database(file, { readonly: true })
   t.after(() => db.close())
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
 })
 
 test('the parent folder of the SQLite file is created when missing', async (t) => {
-  const { store } = openStore(t, path.join('deep', 'er', 'app.db'))
+  const { store } = await openStore(t, path.join('deep', 'er', 'app.db'))
   assert.equal(await store.insert(msg('a')), 'created')
 })
 
 test('a turn with more inserts than the batch cap commits them in several transactions', async (t) => {
-  const { store } = openStore(t, 'capped.db', { maxBatchRows: 3 })
+  const { store } = await openStore(t, 'capped.db', { maxBatchRows: 3 })
   const before = { ...store.commits }
   const outcomes = await Promise.all(Array.from({ length: 7 }, (_, i) => store.insert(msg(`cap-${i}`))))
   assert.deepEqual(
@@ -168,7 +168,7 @@ test('a turn with more inserts than the batch cap commits them in several transa
 })
 
 test('the background checkpointer copies committed pages into the database file', async (t) => {
-  const { store, file } = openStore(t, 'checkpointed.db', { checkpointIntervalMs: 20 })
+  const { store, file } = await openStore(t, 'checkpointed.db', { checkpointIntervalMs: 20 })
   const sizeOf = () => statSync(file).size
   const before = sizeOf()
   // Far below SQLite's own (backstop) checkpoint: only the worker can move these pages.

@@ -248,7 +248,7 @@ export async function buildDatabase(
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(options.file + suffix, { force: true })
   rmSync(summaryFile(options.file), { force: true })
 
-  const schemaStore = new SqliteMessageStore({ file: options.file })
+  const schemaStore = await SqliteMessageStore.open({ file: options.file })
   await schemaStore.close()
 
   const generator = new DatasetGenerator(options.seed, options.rows, options.senders)
@@ -289,9 +289,9 @@ export async function buildDatabase(
   }
 
   progress('  rebuilding derived data (SqliteMessageStore.rebuildDerived) …')
-  const store = new SqliteMessageStore({ file: options.file })
+  const store = await SqliteMessageStore.open({ file: options.file })
   try {
-    store.rebuildDerived()
+    await store.rebuildDerived()
   } finally {
     await store.close()
   }

@@ -32,8 +32,8 @@ export async function prefillMessages(file: string, count: number): Promise<void
   }
   // The counters and the search index as the store keeps them, built once up front; then
   // closing checkpoints the WAL into the file, so copying the file copies everything.
-  const store = new SqliteMessageStore({ file })
-  store.rebuildDerived()
+  const store = await SqliteMessageStore.open({ file })
+  await store.rebuildDerived()
   await store.close()
 }
 

@@ -1,14 +1,19 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, StorageUnavailableError } from '../errors.js'
+import { AppError, QueryTimeoutError, ReadsOverloadedError, StorageUnavailableError } from '../errors.js'
 import { toValidationIssues } from './validation.js'
+
+/** Seconds a client is told to wait when reads are shed (Retry-After). */
+const READS_RETRY_AFTER_S = 1
 
 /** Maps anything thrown while serving a request to the contract's error. */
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error
   if (error instanceof StorageUnavailableError)
     return new AppError('storage_unavailable', 'storage unavailable')
+  if (error instanceof QueryTimeoutError) return new AppError('query_timed_out', 'query timed out')
+  if (error instanceof ReadsOverloadedError) return new AppError('reads_overloaded', 'too many reads waiting')
   const fastifyError = error as Partial<FastifyError>
   if (fastifyError.validation) {
     const location = fastifyError.validationContext === 'body' ? 'body' : 'query'
@@ -40,6 +45,9 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
       appError.code === 'internal_error' ? 'unhandled error' : 'storage unavailable',
     )
   }
+  if (appError.code === 'query_timed_out') request.log.warn({ request_id: request.id }, 'read timed out')
+  // Every reader is busy and the queue is full: worth trying again in a moment.
+  if (appError.code === 'reads_overloaded') reply.header('retry-after', String(READS_RETRY_AFTER_S))
   request.outcome = appError.code
   reply.code(appError.status).send({ detail: appError.detail })
 }

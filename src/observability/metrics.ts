@@ -9,8 +9,11 @@ export type Outcome = InsertOutcome | ErrorCode
 const WEBHOOK_RESULTS: readonly Outcome[] = [
   'created',
   'duplicate',
-  // Every error but the read endpoints' bearer check, which /webhook never makes.
-  ...(Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => code !== 'unauthorized'),
+  // Every error but those of the read endpoints (bearer check, read deadline and queue),
+  // which /webhook never meets.
+  ...(Object.keys(ERROR_STATUS) as ErrorCode[]).filter(
+    (code) => !['unauthorized', 'query_timed_out', 'reads_overloaded'].includes(code),
+  ),
 ]
 
 /** Fine below a millisecond (the ingest path is sub-millisecond) and up to 10 s. */

@@ -46,7 +46,7 @@ export async function createTestApp(
   const logger = createLogger(config.logLevel, {
     write: (line: string) => void (options.discardLogs ? undefined : lines.push(line)),
   })
-  const store = await database.openStore()
+  const store = await database.openStore(config, logger)
   const app = buildApp({ config, store, logger })
   await app.ready()
   let closed = false

@@ -1,9 +1,15 @@
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { createSchema, dropSchema, queryOnce } from '../../bench/lib/postgres.js'
+import type { Config } from '../../src/config.js'
 import type { MessageStore } from '../../src/storage/message-store.js'
+import { openStore } from '../../src/storage/open-store.js'
 import { PostgresMessageStore } from '../../src/storage/postgres/postgres-store.js'
-import { SqliteMessageStore, type SqliteStoreOptions } from '../../src/storage/sqlite/sqlite-store.js'
+import {
+  SqliteMessageStore,
+  type SqliteStoreOptions,
+  type StoreLogger,
+} from '../../src/storage/sqlite/sqlite-store.js'
 import { tempDir } from './temp-dir.js'
 
 type TestContext = { after(fn: () => void | Promise<void>): void }
@@ -39,25 +45,29 @@ export interface TestDatabase {
   url: string
   /** The SQLite file, for the SQLite-only tests. */
   file?: string
-  openStore(): Promise<MessageStore>
+  /** Opens the store as the server would from `config` (its threads, deadlines, pool), else with defaults. */
+  openStore(config?: Config, logger?: StoreLogger): Promise<MessageStore>
   /** The stored messages in arrival order, read directly from the database. */
   rows(): Promise<StoredRow[]>
   /** Runs SQL on the database behind the app's back (to break it, say). */
   execute(sql: string): Promise<void>
 }
 
-/** A SQLite store on a file of its own in a temporary folder; closed, then removed, when the test ends. */
-export function tempSqliteStore(
+/**
+ * A SQLite store on a file of its own in a temporary folder, ready (schema migrated, threads
+ * started); closed, then removed, when the test ends.
+ */
+export async function tempSqliteStore(
   t: TestContext,
   name = 'store.db',
   options: Partial<SqliteStoreOptions> = {},
-): { store: SqliteMessageStore; file: string } {
+): Promise<{ store: SqliteMessageStore; file: string }> {
   let store: SqliteMessageStore | undefined
   const file = path.join(
     tempDir(t, () => store?.close()),
     name,
   )
-  store = new SqliteMessageStore({ file, ...options })
+  store = await SqliteMessageStore.open({ file, ...options })
   return { store, file }
 }
 
@@ -78,7 +88,7 @@ function freshSqliteDatabase(t: TestContext, cleanup: () => void | Promise<void>
   return Promise.resolve({
     url: `sqlite:///${file}`,
     file,
-    openStore: async () => new SqliteMessageStore({ file }),
+    openStore: (config, logger) => (config ? openStore(config, logger) : SqliteMessageStore.open({ file })),
     rows: async () =>
       withDb(
         (db) =>
@@ -114,7 +124,7 @@ async function freshPostgresDatabase(
   const { url } = await freshSchema(t, cleanup)
   return {
     url,
-    openStore: () => PostgresMessageStore.open({ url }),
+    openStore: (config, logger) => (config ? openStore(config, logger) : PostgresMessageStore.open({ url })),
     rows: async () =>
       (await queryOnce(url, 'SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY seq'))
         .rows as StoredRow[],

@@ -1,8 +1,4 @@
-/** A count of the rows matching one filter, among the rows up to a rowid. */
-export interface KnownCount {
-  count: number
-  upTo: number
-}
+import type { KnownCount } from './message-reader.js'
 
 /**
  * Remembers exact counts of filtered messages, least recently used first out.

@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3'
+
 /**
  * Recomputes the counters of migration 2 from the messages themselves: used by that
  * migration for existing rows, and after a bulk load that bypassed the store.
@@ -97,3 +99,19 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0
+
+/** Applies the migrations not yet recorded, each in its own transaction. */
+export function migrate(db: Database.Database, now: () => Date): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
+  )
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[])
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue
+    db.transaction(() => {
+      db.exec(migration.sql)
+      record.run(migration.version, now().toISOString())
+    }).immediate()
+  }
+}

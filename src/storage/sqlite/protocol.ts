@@ -1,0 +1,38 @@
+/**
+ * What the main thread and the writer thread say to each other. Plain objects and arrays
+ * only: they cross threads by structured clone, and one message carries a whole batch.
+ */
+
+/** A message as the writer stores it: message_id, from, to, ts, ts_key, text. */
+export type InsertRow = [string, string, string, string, string, string | null]
+
+/** A row's own failure (a constraint), sent back to the caller who inserted it. */
+export interface RowError {
+  code: string | undefined
+  message: string
+}
+
+/** Per row of a batch: 1 created, 0 duplicate, or the row's own error. */
+export type RowOutcome = 1 | 0 | RowError
+
+export type WriterRequest =
+  | { kind: 'insert'; batch: number; rows: InsertRow[] }
+  /** Readiness: answers the schema version, and tries a real write while writes fail. */
+  | { kind: 'health'; id: number }
+  /** Recomputes counters and indexes from the messages (after a bulk load behind the store). */
+  | { kind: 'rebuild'; id: number }
+  /** Commits everything before it, closes the connection and ends the thread. */
+  | { kind: 'close' }
+  /** Fault injection for tests: run a PRAGMA on the write connection. */
+  | { kind: 'pragma'; id: number; pragma: string }
+  /** Fault injection for tests: count in `gate[1]`, then block until `gate[0]` becomes non-zero. */
+  | { kind: 'hold'; id: number; gate: Int32Array }
+
+export type WriterReply =
+  | { kind: 'ready' }
+  | { kind: 'inserted'; batch: number; outcomes: RowOutcome[]; transactions: number }
+  /** The whole batch could not commit (disk full, lock held elsewhere, I/O error). */
+  | { kind: 'insert-failed'; batch: number; message: string; code: string | undefined }
+  | { kind: 'health'; id: number; database: boolean; schemaVersion: number | null }
+  | { kind: 'done'; id: number; result?: unknown; error?: RowError }
+  | { kind: 'closed' }

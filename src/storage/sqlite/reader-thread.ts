@@ -1,0 +1,57 @@
+// A reader thread (one of a piscina pool): one read-only connection, every read Inlet makes.
+// Long reads run here, at a lower priority than the thread that answers HTTP, so even on
+// one core they share the CPU instead of stalling acknowledgements.
+import { setPriority } from 'node:os'
+import { workerData } from 'piscina'
+import type { MessageQuery } from '../message-store.js'
+import { openReadConnection } from './connection.js'
+import { hold } from './hold.js'
+import { type KnownCount, MessageReader } from './message-reader.js'
+
+export interface ReaderThreadData {
+  file: string
+  /**
+   * [threads opening their connection now, store closing]. A thread must not be ended while
+   * it loads the SQLite addon (a Node-API module ended halfway through its registration
+   * aborts the whole process), so the store waits for the first to reach zero before it
+   * ends its threads, and a thread that starts after the store began closing opens nothing.
+   */
+  opening: Int32Array
+}
+
+export type ReadTask =
+  | { kind: 'list'; query: MessageQuery; known: KnownCount | null }
+  | { kind: 'stats' }
+  /** Fault injection for tests: count in `gate[1]`, then keep this thread busy until `gate[0]` is non-zero. */
+  | { kind: 'hold'; gate: Int32Array }
+
+/** On Linux this lowers this thread only (nice 10: about a tenth of a core against a busy one). */
+const READER_NICE = 10
+try {
+  setPriority(READER_NICE)
+} catch {
+  // Not permitted here: reads still work, at normal priority.
+}
+
+const { file, opening } = workerData as ReaderThreadData
+Atomics.add(opening, 0, 1)
+let reader: MessageReader
+try {
+  if (Atomics.load(opening, 1) !== 0) throw new Error('the store is closing')
+  reader = new MessageReader(openReadConnection(file))
+} finally {
+  Atomics.sub(opening, 0, 1)
+  Atomics.notify(opening, 0)
+}
+
+export default function read(task: ReadTask): unknown {
+  switch (task.kind) {
+    case 'list':
+      return reader.list(task.query, task.known)
+    case 'stats':
+      return reader.stats()
+    case 'hold':
+      hold(task.gate)
+      return null
+  }
+}
