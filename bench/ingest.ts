@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { searchIndexFile } from '../src/storage/sqlite/search-index.js'
 import { writeBodies } from './lib/bodies.js'
 import { type Options, parseOptions, USAGE, UsageError } from './lib/options.js'
 import { countRunRows, createSchema, dropSchema } from './lib/postgres.js'
@@ -107,9 +108,16 @@ async function makeTemplate(ctx: Context): Promise<string> {
   return file
 }
 
+/** The messages and their search index, each with its WAL if it has one. */
 function copyDatabase(from: string, toDir: string): void {
-  for (const suffix of ['', '-wal']) {
-    if (existsSync(from + suffix)) copyFileSync(from + suffix, path.join(toDir, `app.db${suffix}`))
+  const to = path.join(toDir, 'app.db')
+  for (const [source, target] of [
+    [from, to],
+    [searchIndexFile(from), searchIndexFile(to)],
+  ] as const) {
+    for (const suffix of ['', '-wal']) {
+      if (existsSync(source + suffix)) copyFileSync(source + suffix, target + suffix)
+    }
   }
 }
 

@@ -2,13 +2,13 @@
 // for many minutes; prints errors, latency and memory per minute. Run with
 // `npm run soak -- --minutes N --rate R` (`--help` lists the options).
 import { createHmac, randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { MessageFactory } from './lib/bodies.js'
 import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
+import { loadAgent, percentile, rssMiB, send } from './lib/http-load.js'
 import {
   freePort,
   HarnessError,
@@ -45,36 +45,6 @@ interface MinuteStats {
   errors: number
   latenciesMs: number[]
   rssMiB: number
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
-}
-
-function rssMiB(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return match === null ? 0 : Number(match[1]) / 1024
-}
-
-/** One HTTP request on the shared keep-alive agent; resolves with the status, 0 on a socket error. */
-function send(
-  agent: Agent,
-  port: number,
-  method: string,
-  path: string,
-  body?: string,
-  headers: Record<string, string> = {},
-): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ agent, host: '127.0.0.1', port, method, path, headers }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
-    req.on('error', () => resolve(0))
-    req.end(body)
-  })
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -117,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
       cwd: REPO,
     })
     progress(`soak: ${minutes} min, ${rate} webhooks/s and ${reads} reads/s against ${server.baseUrl}`)
-    const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+    const agent = loadAgent()
     const factory = new MessageFactory(3, '2025-09-01T00:00:00Z')
     const acknowledged: string[] = []
     const perMinute: MinuteStats[] = []

@@ -25,7 +25,8 @@ const WORDS = (
  */
 export class MessageFactory {
   private readonly random: () => number
-  private readonly senders: string[]
+  /** Every sender, the busiest first. */
+  readonly senders: string[]
   private readonly recipients: string[]
   private clockMs: number
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { foldCase } from '../../src/domain/text-search.js'
 import { timestampSortKey } from '../../src/domain/timestamp.js'
+import { searchIndexFile } from '../../src/storage/sqlite/search-index.js'
 import { SqliteMessageStore } from '../../src/storage/sqlite/sqlite-store.js'
 import { seededRandom } from './seeded-random.js'
 
@@ -245,7 +246,9 @@ export async function buildDatabase(
   progress: (message: string) => void,
 ): Promise<BuildSummary> {
   const started = performance.now()
-  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(options.file + suffix, { force: true })
+  for (const file of [options.file, searchIndexFile(options.file)]) {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, { force: true })
+  }
   rmSync(summaryFile(options.file), { force: true })
 
   const schemaStore = await SqliteMessageStore.open({ file: options.file })

@@ -1,8 +1,6 @@
 import Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
-
-/** WAL pages (4 KiB each) after which a COMMIT checkpoints by itself: 64 MiB. */
-const BACKSTOP_CHECKPOINT_PAGES = 16384
+import { SEARCH_SCHEMA } from './search-index.js'
 
 /** Adds what every Inlet connection's SQL uses: `inlet_fold(text)`, the contract's case folding. */
 function addFunctions(db: Database.Database): void {
@@ -12,27 +10,32 @@ function addFunctions(db: Database.Database): void {
 }
 
 /**
- * The one connection that writes (the writer thread's). WAL with synchronous=FULL: the WAL
- * is fsynced at each COMMIT of a message batch, so a committed batch survives a crash.
- * Checkpoints run in their own thread; SQLite's own stays as a backstop, far away, in case
- * that thread falls behind.
+ * The one connection that writes messages (the writer thread's). WAL with
+ * synchronous=FULL: the WAL is fsynced at each COMMIT of a message batch, so a committed
+ * batch survives a crash.
  */
 export function openWriteConnection(file: string, busyTimeoutMs: number): Database.Database {
   // The busy timeout from the start: opening and migrating wait for locks too.
   const db = new Database(file, { timeout: Math.trunc(busyTimeoutMs) })
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
-  db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`)
+  // No checkpoint inside a COMMIT that webhooks wait for: the checkpointer thread copies the
+  // WAL, and the writer rewinds it between batches (checkpointer-thread.ts). Were SQLite's
+  // own checkpoint on, a long read (which keeps the WAL from rewinding) would make every
+  // commit past the threshold try one. The store turns it back on if that thread stops.
+  db.pragma('wal_autocheckpoint = 0')
   addFunctions(db)
   return db
 }
 
 /**
- * A read-only connection (a reader thread's). In WAL mode it never waits for the writer,
- * and each read transaction sees the database as of its first statement.
+ * A read-only connection. In WAL mode it never waits for the writer, and each read
+ * transaction sees the database as of its first statement. With `searchFile`, the search
+ * index is attached (read-only too) as schema `search`.
  */
-export function openReadConnection(file: string): Database.Database {
+export function openReadConnection(file: string, searchFile?: string): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true })
   addFunctions(db)
+  if (searchFile !== undefined) db.prepare(`ATTACH DATABASE ? AS ${SEARCH_SCHEMA}`).run(searchFile)
   return db
 }

@@ -44,15 +44,27 @@ interface Filters {
 }
 
 /**
- * What the read sees, fixed at the start of its snapshot: the latest rowid, and how far the
- * search and sender indexes have got (index_progress, written by the writer in the same
- * transaction as the indexes). Rows after `indexed` (the tail) are tested one by one, so a
- * read sees every committed message without writing anything.
+ * What the read sees, fixed at the start of its snapshot: the latest rowid, and how far
+ * each index has got (its progress mark, written in the same transaction as the index).
+ * Rows after an index's mark (its tail) are tested one by one, so a read sees every
+ * committed message without writing anything. The search index is another database file
+ * with a snapshot of its own: rows it holds beyond `latest` are left out, so both sides
+ * describe the same rows.
  */
 interface View {
   latest: number
-  indexed: number
+  searchIndexed: number
+  senderIndexed: number
 }
+
+/** Which index a plan reads, and so whose tail it adds. */
+type IndexKind = 'search' | 'sender'
+
+const indexedUpTo = (view: View, kind: IndexKind) =>
+  kind === 'search' ? view.searchIndexed : view.senderIndexed
+
+/** The search index's matches for q (a ? for the phrase), among the rows up to a rowid (another ?). */
+const SEARCH_MATCHES = 'SELECT rowid FROM search.messages_search WHERE messages_search MATCH ? AND rowid <= ?'
 
 /** SQL conditions on one messages row, with their parameters. */
 interface RowTest {
@@ -94,7 +106,8 @@ export class MessageReader {
       ),
       senderCount: db.prepare('SELECT count FROM sender_counts WHERE from_msisdn = ?').pluck(),
       latest: db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
-      indexed: db.prepare('SELECT indexed_rowid FROM index_progress WHERE id = 1').pluck(),
+      searchIndexed: db.prepare('SELECT indexed_rowid FROM search.search_progress WHERE id = 1').pluck(),
+      senderIndexed: db.prepare('SELECT indexed_rowid FROM index_progress WHERE id = 1').pluck(),
       // The first row at or after an instant, in the contract's order: where a walk from
       // `since` starts. Rows arrive roughly in time order, so latest − its rowid estimates
       // how many rows follow it (used only to choose a plan, never as an answer).
@@ -105,12 +118,8 @@ export class MessageReader {
         .pluck(),
       // How many matches the search index has, counting no further than `limit`: a probe
       // whose cost is that of the smaller of the two.
-      matchesUpTo: db
-        .prepare(
-          'SELECT COUNT(*) FROM (SELECT rowid FROM messages_search WHERE messages_search MATCH ? LIMIT ?)',
-        )
-        .pluck(),
-      searchCount: db.prepare('SELECT COUNT(*) FROM messages_search WHERE messages_search MATCH ?').pluck(),
+      matchesUpTo: db.prepare(`SELECT COUNT(*) FROM (${SEARCH_MATCHES} LIMIT ?)`).pluck(),
+      searchCount: db.prepare(`SELECT COUNT(*) FROM (${SEARCH_MATCHES})`).pluck(),
     }
   }
 
@@ -140,9 +149,11 @@ export class MessageReader {
    */
   list(query: MessageQuery, known: KnownCount | null): ListResult {
     return this.snapshot(() => {
+      const latest = (this.statements.latest.get() as number | null) ?? 0
       const view: View = {
-        latest: (this.statements.latest.get() as number | null) ?? 0,
-        indexed: this.statements.indexed.get() as number,
+        latest,
+        searchIndexed: Math.min(latest, (this.statements.searchIndexed.get() as number | undefined) ?? 0),
+        senderIndexed: this.statements.senderIndexed.get() as number,
       }
       const f = this.filtersOf(query)
       const senderRows = f.from === undefined ? undefined : this.senderRows(f.from)
@@ -214,12 +225,12 @@ export class MessageReader {
   }
 
   /** The search index's matches for q, counted no further than `limit`. */
-  indexMatchesUpTo(f: Filters, limit: number): number {
-    return this.statements.matchesUpTo.get(f.match, limit) as number
+  indexMatchesUpTo(f: Filters, view: View, limit: number): number {
+    return this.statements.matchesUpTo.get(f.match, view.searchIndexed, limit) as number
   }
 
-  indexMatches(f: Filters): number {
-    return this.statements.searchCount.get(f.match) as number
+  indexMatches(f: Filters, view: View): number {
+    return this.statements.searchCount.get(f.match, view.searchIndexed) as number
   }
 
   /** The exact total: a remembered count brought up to date, or a count from scratch. */
@@ -251,23 +262,23 @@ export class MessageReader {
       this.cached(sql)
         .pluck()
         .get(...params) as number
-    const tail = () =>
-      view.latest <= view.indexed
+    const tail = (kind: IndexKind) =>
+      view.latest <= indexedUpTo(view, kind)
         ? 0
         : count(`SELECT COUNT(*) FROM messages WHERE rowid > ? AND ${test.where.join(' AND ')}`, [
-            view.indexed,
+            indexedUpTo(view, kind),
             ...test.params,
           ])
     switch (probe.countPlan()) {
       case 'index-only':
-        return this.indexMatches(f) + tail()
+        return this.indexMatches(f, view) + tail('search')
       case 'index-filtered': {
         const others = this.rowTest(f, { text: false })
         return (
           count(
-            `SELECT COUNT(*) FROM messages WHERE rowid IN (SELECT rowid FROM messages_search WHERE messages_search MATCH ?) AND ${others.where.join(' AND ')}`,
-            [f.match, ...others.params],
-          ) + tail()
+            `SELECT COUNT(*) FROM messages WHERE rowid IN (${SEARCH_MATCHES}) AND ${others.where.join(' AND ')}`,
+            [f.match, view.searchIndexed, ...others.params],
+          ) + tail('search')
         )
       }
       case 'sender-rows': {
@@ -277,7 +288,9 @@ export class MessageReader {
             ? `SELECT COUNT(*) FROM sender_index AS s WHERE ${index.where.join(' AND ')}`
             : `SELECT COUNT(*) FROM sender_index AS s JOIN messages AS m ON m.message_id = s.message_id
                WHERE ${index.where.join(' AND ')} AND instr(inlet_fold(m.text), ?) > 0`
-        return count(sql, f.folded === undefined ? index.params : [...index.params, f.folded]) + tail()
+        return (
+          count(sql, f.folded === undefined ? index.params : [...index.params, f.folded]) + tail('sender')
+        )
       }
       case 'scan':
         // Every row is tested (the ordering index bounds the rows when since is set).
@@ -309,11 +322,8 @@ export class MessageReader {
       case 'time-walk-set':
       case 'sort-matches': {
         const others = this.rowTest(f, { text: false })
-        const where = [
-          ...others.where,
-          'rowid IN (SELECT rowid FROM messages_search WHERE messages_search MATCH ?)',
-        ]
-        const params = [...others.params, f.match]
+        const where = [...others.where, `rowid IN (${SEARCH_MATCHES})`]
+        const params = [...others.params, f.match, view.searchIndexed]
         if (query.after !== undefined) {
           where.push('(ts_key, message_id) > (?, ?)')
           params.push(query.after.key, query.after.messageId)
@@ -323,8 +333,7 @@ export class MessageReader {
           `SELECT ${COLUMNS} FROM messages ${hint} WHERE ${where.join(' AND ')}
            ORDER BY ts_key, message_id LIMIT ? OFFSET ?`,
           params,
-          f,
-          view,
+          { f, view, kind: 'search' },
           query,
           total,
         )
@@ -360,8 +369,7 @@ export class MessageReader {
        WHERE ${index.where.join(' AND ')} ${textTest}
        ORDER BY s.ts_key, s.message_id LIMIT ? OFFSET ?`,
       f.folded === undefined ? index.params : [...index.params, f.folded],
-      f,
-      view,
+      { f, view, kind: 'sender' },
       query,
       total,
     )
@@ -376,12 +384,11 @@ export class MessageReader {
   private mergedPage(
     sql: string,
     params: unknown[],
-    f: Filters,
-    view: View,
+    from: { f: Filters; view: View; kind: IndexKind },
     query: MessageQuery,
     total: number,
   ): MessagePage {
-    const tail = this.tailRows(f, view, query.after)
+    const tail = this.tailRows(from.f, indexedUpTo(from.view, from.kind), from.view, query.after)
     if (tail.length === 0) {
       return this.toPage(
         this.cached(sql).all(...params, query.limit + 1, query.offset) as MessageRow[],
@@ -416,9 +423,9 @@ export class MessageReader {
     return this.toPage(page, query, total)
   }
 
-  /** The tail's rows that pass the filters (and follow the cursor), in the contract's order. */
-  private tailRows(f: Filters, view: View, after: PagePosition | undefined): MessageRow[] {
-    if (view.latest <= view.indexed) return []
+  /** The rows after an index's mark that pass the filters (and follow the cursor), in the contract's order. */
+  private tailRows(f: Filters, indexed: number, view: View, after: PagePosition | undefined): MessageRow[] {
+    if (view.latest <= indexed) return []
     const test = this.rowTest(f)
     if (after !== undefined) {
       test.where.push('(ts_key, message_id) > (?, ?)')
@@ -426,7 +433,7 @@ export class MessageReader {
     }
     const rows = this.cached(
       `SELECT ${COLUMNS} FROM messages WHERE rowid > ? ${test.where.map((w) => `AND ${w}`).join(' ')}`,
-    ).all(view.indexed, ...test.params) as MessageRow[]
+    ).all(indexed, ...test.params) as MessageRow[]
     return rows.sort(compareRows)
   }
 
@@ -479,21 +486,24 @@ class SizeProbe {
 
   /**
    * The index's matches, for choosing a page plan: for q alone the total is that number;
-   * else what a probe found, exact or (when it stopped at its limit) a lower bound. Never
-   * a full count: that would cost as much as the dearest plan.
+   * else what a probe found when it found fewer than the other filters' rows. Undefined when
+   * the probe stopped at its limit: the index's plans would then read at least as many
+   * rows as walking the sender or the time range, so they are not offered. Never a full
+   * count: that would cost as much as the dearest plan.
    */
-  planMatches(total: number): number {
+  planMatches(total: number): number | undefined {
     const { f } = this
     if (f.from === undefined && f.sinceKey === undefined) return total
-    if (this.matches === undefined)
+    if (this.matches === undefined) {
       this.fewerMatchesThan(f.from !== undefined ? (this.senderRows as number) : this.rangeRows())
-    return (this.matches as { count: number }).count
+    }
+    return this.matches?.exact ? this.matches.count : undefined
   }
 
   /** Whether the search index has fewer matches than `limit`, at a cost of at most `limit`. */
   private fewerMatchesThan(limit: number): boolean {
     if (this.matches === undefined || (!this.matches.exact && this.matches.count < limit)) {
-      const count = this.reader.indexMatchesUpTo(this.f, limit)
+      const count = this.reader.indexMatchesUpTo(this.f, this.view, limit)
       this.matches = { count, exact: count < limit }
     }
     return this.matches.exact ? this.matches.count < limit : false

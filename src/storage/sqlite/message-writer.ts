@@ -39,7 +39,7 @@ export class MessageWriter {
   transactions = 0
   /** Set when a write failed for want of storage, cleared by the next write that commits. */
   writesFailing = false
-  /** messages.rowid up to which the search and sender indexes are complete (index_progress). */
+  /** messages.rowid up to which the sender index is complete (index_progress). */
   private indexedUpTo: number
   private readonly statements
 
@@ -78,10 +78,6 @@ export class MessageWriter {
       probeInsert: db.prepare('INSERT INTO write_probe (filler) VALUES (zeroblob(?))'),
       probeDelete: db.prepare('DELETE FROM write_probe'),
       maxRowid: db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
-      indexSearch: db.prepare(
-        `INSERT INTO messages_search (rowid, body)
-         SELECT rowid, inlet_fold(text) FROM messages WHERE rowid > ? AND rowid <= ? AND text IS NOT NULL`,
-      ),
       indexSenders: db.prepare(
         `INSERT INTO sender_index (from_msisdn, ts_key, message_id)
          SELECT from_msisdn, ts_key, message_id FROM messages WHERE rowid > ? AND rowid <= ?`,
@@ -179,16 +175,17 @@ export class MessageWriter {
     })
   }
 
-  /** Rows committed but not yet in the search and sender indexes. */
+  /** Rows committed but not yet in the sender index. */
   unindexedRows(): number {
     return Math.max(0, ((this.statements.maxRowid.get() as number | null) ?? 0) - this.indexedUpTo)
   }
 
   /**
-   * Adds at most `maxRows` committed rows to the search and sender indexes, in one
-   * transaction with the progress mark, and returns how many it added. This transaction
-   * does not fsync (synchronous=NORMAL): losing it in a crash loses no message, only work
-   * that is redone from the mark, and the next batch's COMMIT fsyncs it anyway.
+   * Adds at most `maxRows` committed rows to the sender index, in one transaction with the
+   * progress mark, and returns how many it added. This transaction does not fsync
+   * (synchronous=NORMAL): losing it in a crash loses no message, only work that is redone
+   * from the mark, and the next batch's COMMIT fsyncs it anyway. (The search index is the
+   * indexer thread's: indexer-thread.ts.)
    */
   indexPending(maxRows: number): number {
     const latest = (this.statements.maxRowid.get() as number | null) ?? 0
@@ -199,7 +196,6 @@ export class MessageWriter {
     try {
       this.db
         .transaction(() => {
-          this.statements.indexSearch.run(from, upTo)
           this.statements.indexSenders.run(from, upTo)
           this.statements.saveIndexProgress.run(upTo)
         })
@@ -211,7 +207,7 @@ export class MessageWriter {
     return upTo - from
   }
 
-  /** Recomputes the counters and indexes everything, after a bulk load that bypassed the store. */
+  /** Recomputes the counters and the sender index, after a bulk load that bypassed the store. */
   rebuild(): void {
     this.db.transaction(() => this.db.exec(REBUILD_COUNTERS_SQL)).immediate()
     while (this.indexPending(50_000) > 0);

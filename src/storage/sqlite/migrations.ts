@@ -96,6 +96,18 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE TABLE write_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- The search index moves to a database file of its own (search-index.ts), written by
+      -- the indexer thread, so that FTS5's merges never hold the messages' write lock.
+      -- index_progress now tracks the sender index only. store_id names this database, so
+      -- that a search file belonging to another one is never trusted.
+      DROP TABLE messages_search;
+      CREATE TABLE store_meta (id INTEGER PRIMARY KEY CHECK (id = 1), store_id TEXT NOT NULL);
+      INSERT INTO store_meta (id, store_id) VALUES (1, lower(hex(randomblob(16))));
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

@@ -21,6 +21,8 @@ export type WriterRequest =
   | { kind: 'health'; id: number }
   /** Recomputes counters and indexes from the messages (after a bulk load behind the store). */
   | { kind: 'rebuild'; id: number }
+  /** Finishes the checkpoint of a long WAL, so that the next transaction rewinds it. */
+  | { kind: 'rewind' }
   /** Commits everything before it, closes the connection and ends the thread. */
   | { kind: 'close' }
   /** Fault injection for tests: run a PRAGMA on the write connection. */

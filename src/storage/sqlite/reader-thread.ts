@@ -10,11 +10,13 @@ import { type KnownCount, MessageReader } from './message-reader.js'
 
 export interface ReaderThreadData {
   file: string
+  searchFile: string
   /**
-   * [threads opening their connection now, store closing]. A thread must not be ended while
-   * it loads the SQLite addon (a Node-API module ended halfway through its registration
-   * aborts the whole process), so the store waits for the first to reach zero before it
-   * ends its threads, and a thread that starts after the store began closing opens nothing.
+   * [threads opening their connection now, store closing, threads that have opened theirs].
+   * A thread must not be ended while it loads the SQLite addon (a Node-API module ended
+   * halfway through its registration aborts the whole process), so the store waits for the
+   * first to reach zero before it ends its threads, and a thread that starts after the
+   * store began closing opens nothing. The third tells the store its readers are up.
    */
   opening: Int32Array
 }
@@ -33,12 +35,14 @@ try {
   // Not permitted here: reads still work, at normal priority.
 }
 
-const { file, opening } = workerData as ReaderThreadData
+const { file, searchFile, opening } = workerData as ReaderThreadData
 Atomics.add(opening, 0, 1)
 let reader: MessageReader
 try {
   if (Atomics.load(opening, 1) !== 0) throw new Error('the store is closing')
-  reader = new MessageReader(openReadConnection(file))
+  reader = new MessageReader(openReadConnection(file, searchFile))
+  Atomics.add(opening, 2, 1)
+  Atomics.notify(opening, 2)
 } finally {
   Atomics.sub(opening, 0, 1)
   Atomics.notify(opening, 0)

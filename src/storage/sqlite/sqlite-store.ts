@@ -15,12 +15,14 @@ import type {
   Stats,
   StoreHealth,
 } from '../message-store.js'
-import type { CheckpointerThreadData } from './checkpointer-thread.js'
+import type { CheckpointerMessage, CheckpointerThreadData } from './checkpointer-thread.js'
 import { CountCache } from './count-cache.js'
+import type { IndexerReply, IndexerRequest, IndexerThreadData } from './indexer-thread.js'
 import type { ListResult } from './message-reader.js'
 import { SCHEMA_VERSION } from './migrations.js'
 import type { RowError, WriterReply, WriterRequest } from './protocol.js'
 import type { ReaderThreadData, ReadTask } from './reader-thread.js'
+import { searchIndexFile } from './search-index.js'
 import { threadUrl } from './thread-url.js'
 import type { WriterThreadData } from './writer-thread.js'
 
@@ -47,6 +49,9 @@ export interface SqliteStoreOptions {
   indexing?: boolean
   logger?: StoreLogger
 }
+
+/** An indexer that stops by itself is restarted after this. */
+const INDEXER_RESTART_MS = 1000
 
 /** Filtered counts remembered (count-cache.ts) across reads and reader threads. */
 const COUNT_CACHE_ENTRIES = 256
@@ -106,11 +111,13 @@ export class SqliteMessageStore implements MessageStore {
   private restartDelayMs = WRITER_RESTART_MS
   /** Whether any writer became ready: only then is a writer that stops replaced. */
   private everStarted = false
+  private indexer: Worker | undefined
+  private readonly indexerRequests = new Map<number, Pending>()
   private reads: Piscina | undefined
   /** Reads submitted and not yet settled: those beyond the thread count are waiting. */
   private readsInFlight = 0
   /** See ReaderThreadData.opening. */
-  private readonly readersOpening = new Int32Array(new SharedArrayBuffer(8))
+  private readonly readersOpening = new Int32Array(new SharedArrayBuffer(12))
   private checkpointer: Worker | undefined
   private closing = false
   private closed: Promise<void> | undefined
@@ -120,7 +127,7 @@ export class SqliteMessageStore implements MessageStore {
     this.options = {
       busyTimeoutMs: 5000,
       maxBatchRows: 512,
-      checkpointIntervalMs: 1000,
+      checkpointIntervalMs: 25,
       readThreads: 2,
       readTimeoutMs: 5000,
       readQueueMax: 64,
@@ -128,7 +135,10 @@ export class SqliteMessageStore implements MessageStore {
       ...options,
     }
     this.inserts = new InsertQueue(this.options.maxBatchRows, (batch) => this.sendBatch(batch))
-    this.ready = this.startWriter().then(() => this.startReadersAndCheckpointer())
+    this.ready = this.startWriter()
+      .then(() => this.startIndexer())
+      .then(() => this.startReadersAndCheckpointer())
+      .then(() => this.readersOpened())
     this.ready.catch(() => {}) // observed by whoever awaits it; never an unhandled rejection
   }
 
@@ -154,7 +164,12 @@ export class SqliteMessageStore implements MessageStore {
       maxBatchRows: this.options.maxBatchRows,
       indexing: this.options.indexing,
     }
-    const writer = new Worker(threadUrl('writer-thread'), { workerData, transferList: [port2] })
+    const writer = new Worker(threadUrl('writer-thread'), {
+      workerData,
+      transferList: [port2],
+      // It keeps little between batches: a small young generation keeps RSS down.
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    })
     this.writer = writer
     this.port = port1
     this.writerDown = false
@@ -248,9 +263,75 @@ export class SqliteMessageStore implements MessageStore {
     }
   }
 
+  /**
+   * Starts the indexer thread (indexer-thread.ts); resolves once the search index file is
+   * ready for readers to attach. One that stops later is logged and restarted: searches
+   * stay exact meanwhile, testing the rows it has not indexed.
+   */
+  private startIndexer(): Promise<void> {
+    const workerData: IndexerThreadData = {
+      file: this.options.file,
+      searchFile: searchIndexFile(this.options.file),
+      following: this.options.indexing,
+    }
+    const indexer = new Worker(threadUrl('indexer-thread'), {
+      workerData,
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    })
+    this.indexer = indexer
+    return new Promise((resolve, reject) => {
+      let failure: unknown
+      let started = false
+      indexer.on('message', (reply: IndexerReply) => {
+        if (reply.kind === 'ready') {
+          started = true
+          resolve()
+          return
+        }
+        const request = this.indexerRequests.get(reply.id)
+        this.indexerRequests.delete(reply.id)
+        if (reply.error === undefined) request?.resolve(undefined as never)
+        else request?.reject(new StorageUnavailableError({ cause: new Error(reply.error) }))
+      })
+      indexer.on('error', (error) => {
+        failure = error
+      })
+      indexer.on('exit', (code) => {
+        for (const request of this.indexerRequests.values()) request.reject(new StorageUnavailableError())
+        this.indexerRequests.clear()
+        if (!started) {
+          reject(failure ?? new Error(`the indexer thread exited with code ${code}`))
+          return
+        }
+        if (this.closing || indexer !== this.indexer) return
+        this.options.logger?.error(
+          { err: failure, exit_code: code },
+          'the SQLite indexer thread stopped; searches test unindexed rows until a new one catches up',
+        )
+        setTimeout(() => {
+          if (!this.closing) void this.startIndexer().catch(() => {})
+        }, INDEXER_RESTART_MS).unref()
+      })
+    })
+  }
+
+  private indexerRequest(request: Unnumbered<IndexerRequest>): Promise<void> {
+    const indexer = this.indexer
+    if (indexer === undefined || this.closing) return Promise.reject(new StorageUnavailableError())
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.indexerRequests.set(id, { resolve: resolve as (value: never) => void, reject })
+      indexer.postMessage({ ...request, id } as IndexerRequest)
+    })
+  }
+
   private startReadersAndCheckpointer(): void {
     if (this.closing) return
-    const workerData: ReaderThreadData = { file: this.options.file, opening: this.readersOpening }
+    const workerData: ReaderThreadData = {
+      file: this.options.file,
+      searchFile: searchIndexFile(this.options.file),
+      opening: this.readersOpening,
+    }
     this.reads = new Piscina({
       filename: threadUrl('reader-thread').href,
       minThreads: this.options.readThreads,
@@ -262,7 +343,7 @@ export class SqliteMessageStore implements MessageStore {
       workerData,
       // A read that materializes too much fails alone (its thread is replaced) instead of
       // growing the process without bound.
-      resourceLimits: { maxOldGenerationSizeMb: 128 },
+      resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 8 },
     })
     // A thread that fails outside any read (while starting, say); reads it held were answered.
     this.reads.on('error', (error: unknown) => {
@@ -278,11 +359,16 @@ export class SqliteMessageStore implements MessageStore {
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     })
     this.checkpointer.unref()
-    // Without it, fall back to SQLite's own checkpoints so the WAL cannot grow forever.
+    this.checkpointer.on('message', (message: CheckpointerMessage) => {
+      if (message === 'rewind' && !this.writerDown && !this.closing) {
+        this.port.postMessage({ kind: 'rewind' } satisfies WriterRequest)
+      }
+    })
+    // Without it, SQLite's own checkpoints (inside commits) keep the WAL bounded.
     this.checkpointer.on('error', (error) => {
       this.options.logger?.error(
         { err: error },
-        'the SQLite checkpointer stopped; SQLite checkpoints by itself',
+        'the SQLite checkpointer stopped; the writer checkpoints alone',
       )
       void this.writerRequest({ kind: 'pragma', pragma: 'wal_autocheckpoint = 1000' }).catch(() => {})
     })
@@ -375,15 +461,19 @@ export class SqliteMessageStore implements MessageStore {
     }
   }
 
-  /** Recomputes the counters and indexes from the messages, after a bulk load that bypassed insert(). */
+  /**
+   * Recomputes the counters and indexes from the messages, after a bulk load that bypassed
+   * insert(); resolves once the search index holds every row too.
+   */
   async rebuildDerived(): Promise<void> {
     await this.ready
     await this.writerRequest({ kind: 'rebuild' })
+    await this.indexerRequest({ kind: 'catch-up' })
   }
 
   /**
    * Drains the writer first (every queued insert is committed and answered), then stops the
-   * readers and the checkpointer; the database file is closed when the last thread ends.
+   * readers, the indexer and the checkpointer; the files are closed when the last thread ends.
    */
   close(): Promise<void> {
     this.closed ??= this.shutDown()
@@ -405,7 +495,16 @@ export class SqliteMessageStore implements MessageStore {
       await exited
     }
     this.failUnanswered(new StorageUnavailableError())
+    // Readers first: the last connection to close a database (the indexer's for the search
+    // file, the checkpointer's for the messages) checkpoints it and removes its WAL, so the
+    // files left behind are complete on their own.
     await this.stopReaders()
+    const indexer = this.indexer
+    if (indexer !== undefined && indexer.threadId !== -1) {
+      const exited = new Promise((resolve) => indexer.once('exit', resolve))
+      indexer.postMessage({ kind: 'close' } satisfies IndexerRequest)
+      await exited
+    }
     const checkpointer = this.checkpointer
     if (checkpointer !== undefined && checkpointer.threadId !== -1) {
       // 'exit' also follows a worker that failed, so closing never throws because of it.
@@ -413,6 +512,22 @@ export class SqliteMessageStore implements MessageStore {
       checkpointer.ref() // keep the process alive until its last checkpoint is done
       checkpointer.postMessage('stop')
       await exited
+    }
+  }
+
+  /**
+   * Resolves once every reader thread has its connection open, so that the first reads
+   * served do not wait for threads to start (after 10 s it gives up waiting: reads wait).
+   */
+  private async readersOpened(): Promise<void> {
+    const opened = this.readersOpening
+    const deadline = Date.now() + 10_000
+    for (
+      let now = Atomics.load(opened, 2);
+      now < this.options.readThreads && Date.now() < deadline;
+      now = Atomics.load(opened, 2)
+    ) {
+      await Atomics.waitAsync(opened, 2, now, 100).value
     }
   }
 

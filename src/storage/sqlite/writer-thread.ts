@@ -93,6 +93,16 @@ function handle(request: WriterRequest): void {
     case 'rebuild':
       answer(request.id, () => writer.rebuild())
       return
+    case 'rewind':
+      // The checkpointer has just copied a long WAL: copy the few frames added since (they
+      // wait behind no batch: this runs between batches), so that the next transaction
+      // starts the WAL over from its beginning (checkpointer-thread.ts).
+      try {
+        db.pragma('wal_checkpoint(PASSIVE)')
+      } catch {
+        // Busy or failing: the checkpointer asks again after its next round.
+      }
+      return
     case 'pragma':
       answer(request.id, () => db.pragma(request.pragma))
       return

@@ -1,0 +1,62 @@
+import path from 'node:path'
+import type Database from 'better-sqlite3'
+
+/**
+ * The search index lives in a database file of its own beside the messages
+ * (`app.db` → `app.search.db`), written only by the indexer thread. FTS5 merges its
+ * segments inside the transactions that add rows, and a merge can take a hundred
+ * milliseconds or more at a million rows; in its own file that work never holds the
+ * messages' write lock, so no webhook waits for it. Everything in it is derived from
+ * `messages` and can be rebuilt from there; readers attach it read-only.
+ */
+export function searchIndexFile(file: string): string {
+  const extension = path.extname(file)
+  return `${file.slice(0, file.length - extension.length)}.search${extension}`
+}
+
+/** The schema name readers attach the search index under. */
+export const SEARCH_SCHEMA = 'search'
+
+/**
+ * The index's schema. `owner` ties the file to the messages database it was built from
+ * (the `store_id` in the messages database's `store_meta`): a search file restored from
+ * another backup, or left from an older database, is rebuilt rather than trusted.
+ */
+const SCHEMA_SQL = `
+  -- Substring search behind q: an FTS5 trigram index over the case-folded text
+  -- (domain/text-search.ts), so a query of three or more characters is an index lookup.
+  -- The folding is done before indexing, hence case_sensitive 1: FTS5's own folding
+  -- would differ from the contract's. Contentless: the text lives in messages.
+  CREATE VIRTUAL TABLE IF NOT EXISTS messages_search USING fts5(
+    body, content = '', columnsize = 0, tokenize = 'trigram case_sensitive 1'
+  );
+  -- How far (by messages.rowid) the index has got, and whose index it is.
+  CREATE TABLE IF NOT EXISTS search_progress (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT NOT NULL,
+    indexed_rowid INTEGER NOT NULL
+  );
+`
+
+/**
+ * Creates the index's tables if missing, and empties an index that belongs to another
+ * messages database or claims rows the messages database does not have (restored from
+ * a different moment): it is rebuilt from the messages. Returns the rowid indexed so far.
+ */
+export function prepareSearchIndex(db: Database.Database, owner: string, latestRowid: number): number {
+  db.exec(SCHEMA_SQL)
+  const progress = db.prepare('SELECT owner, indexed_rowid FROM search_progress WHERE id = 1').get() as
+    | { owner: string; indexed_rowid: number }
+    | undefined
+  if (progress !== undefined && progress.owner === owner && progress.indexed_rowid <= latestRowid) {
+    return progress.indexed_rowid
+  }
+  db.transaction(() => {
+    db.exec(`INSERT INTO messages_search (messages_search) VALUES ('delete-all')`)
+    db.prepare(
+      `INSERT INTO search_progress (id, owner, indexed_rowid) VALUES (1, ?, 0)
+       ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, indexed_rowid = 0`,
+    ).run(owner)
+  }).immediate()
+  return 0
+}
