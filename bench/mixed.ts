@@ -3,7 +3,16 @@
 // from each request's scheduled send time, so a stall counts against every request it
 // delays. Run with `npm run bench:mixed -- [options]` (`--help` lists them).
 import { createHmac, randomBytes } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -75,6 +84,8 @@ interface Result {
   reads: number
   readErrors: number
   readMs: number[]
+  /** The slowest reads: path, milliseconds, status. */
+  slowestReads: { path: string; ms: number; status: number }[]
   peakRssMiB: number
   /** Webhooks answered 200 while measured. */
   acknowledged: string[]
@@ -121,6 +132,16 @@ function parseOptions(argv: string[]): Options | null {
   }
 }
 
+/** The busiest, median and rarest of `senders` (busiest first), and one that never wrote. */
+function sendersOf(senders: string[]): Vocabulary['senders'] {
+  return {
+    busy: senders[0] as string,
+    median: senders[Math.floor(senders.length / 2)] as string,
+    rare: senders.at(-1) as string,
+    absent: '+99999999999',
+  }
+}
+
 /** The large database's busiest, median and rarest senders, its planted words, its newest 1 %. */
 function vocabularyOf(file: string): Vocabulary {
   const db = new Database(file, { readonly: true, fileMustExist: true })
@@ -145,12 +166,7 @@ function vocabularyOf(file: string): Vocabulary {
         absent: word('absent'),
         phrase: 'thanks please',
       },
-      senders: {
-        busy: senders[0] as string,
-        median: senders[Math.floor(senders.length / 2)] as string,
-        rare: senders.at(-1) as string,
-        absent: '+99999999999',
-      },
+      senders: sendersOf(senders),
       since,
     }
   } finally {
@@ -169,12 +185,7 @@ function freshVocabulary(factory: MessageFactory): Vocabulary {
       absent: 'xylophone',
       phrase: 'call me back',
     },
-    senders: {
-      busy: senders[0] as string,
-      median: senders[Math.floor(senders.length / 2)] as string,
-      rare: senders.at(-1) as string,
-      absent: '+99999999999',
-    },
+    senders: sendersOf(senders),
     since: '2025-09-01T00:05:00Z',
   }
 }
@@ -232,9 +243,18 @@ async function runScenario(scenario: Scenario, options: Options, workDir: string
   } else if (scenario.server === 'inlet') {
     sqliteFile = path.join(runDir, 'app.db')
     if (scenario.data === 'large' && options.db !== null) {
-      // The messages and their search index (both closed cleanly by bench:data: no WAL).
-      copyFileSync(options.db, sqliteFile)
-      copyFileSync(searchIndexFile(options.db), searchIndexFile(sqliteFile))
+      // The messages and their search index (both closed cleanly by bench:data: no WAL),
+      // flushed to disk before the run: the writeback of half a gigabyte of fresh copies
+      // would otherwise compete with the run's fsyncs.
+      for (const [from, to] of [
+        [options.db, sqliteFile],
+        [searchIndexFile(options.db), searchIndexFile(sqliteFile)],
+      ] as const) {
+        copyFileSync(from, to)
+        const fd = openSync(to, 'r+')
+        fsyncSync(fd)
+        closeSync(fd)
+      }
       vocabulary = vocabularyOf(sqliteFile)
     }
     env.DATABASE_URL = `sqlite:///${sqliteFile}`
@@ -283,6 +303,7 @@ async function drive(
     reads: 0,
     readErrors: 0,
     readMs: [],
+    slowestReads: [],
     peakRssMiB: 0,
     acknowledged: [],
     missing: null,
@@ -300,10 +321,14 @@ async function drive(
     await sleep(Math.max(0, measureFrom - performance.now()))
     for (let i = 0; performance.now() < endAt; i++) {
       const started = performance.now()
-      const status = await send(agent, port, 'GET', paths[i % paths.length] as string)
+      const path = paths[i % paths.length] as string
+      const status = await send(agent, port, 'GET', path)
+      const took = performance.now() - started
       result.reads += 1
-      result.readMs.push(performance.now() - started)
+      result.readMs.push(took)
       if (status !== 200) result.readErrors += 1
+      result.slowestReads.push({ path, ms: took, status })
+      result.slowestReads.sort((a, b) => b.ms - a.ms).splice(3)
       await sleep(100)
     }
   })()
@@ -347,6 +372,9 @@ function countMissing(file: string, ids: string[]): number {
     db.close()
   }
 }
+
+const slowest = (r: Result) =>
+  r.slowestReads.map((s) => `${s.path} ${ms(s.ms)} ms${s.status === 200 ? '' : ` (${s.status})`}`).join(', ')
 
 const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1))
 
@@ -415,6 +443,7 @@ async function main(argv: string[]): Promise<number> {
       results.push(result)
       const ceilingP99 = percentile(results[0]?.webhookMs ?? [], 99) || 1
       progress(`  ${row(result, ceilingP99).join(' | ')}`)
+      if (result.slowestReads.length > 0) progress(`  slowest reads: ${slowest(result)}`)
     }
   } finally {
     killLiveChildren()
@@ -440,6 +469,10 @@ async function main(argv: string[]): Promise<number> {
       ...describeMachine(workDir),
       '',
       markdownTable(rows, HEADER),
+      '',
+      ...results
+        .filter((r) => r.slowestReads.length > 0)
+        .map((r) => `- slowest reads, ${r.scenario.name}: ${slowest(r)}`),
       '',
     ].join('\n')
     writeSection(options.out, section, heading)

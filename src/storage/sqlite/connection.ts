@@ -19,8 +19,8 @@ export function openWriteConnection(file: string, busyTimeoutMs: number): Databa
   const db = new Database(file, { timeout: Math.trunc(busyTimeoutMs) })
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
-  // No checkpoint inside a COMMIT that webhooks wait for: the checkpointer thread copies the
-  // WAL, and the writer rewinds it between batches (checkpointer-thread.ts). Were SQLite's
+  // No checkpoint inside a COMMIT that webhooks wait for: the upkeep thread copies the
+  // WAL, and the writer rewinds it between batches (upkeep-thread.ts). Were SQLite's
   // own checkpoint on, a long read (which keeps the WAL from rewinding) would make every
   // commit past the threshold try one. The store turns it back on if that thread stops.
   db.pragma('wal_autocheckpoint = 0')

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import type { Message, MessagePage, MessageQuery, PagePosition, Stats } from '../message-store.js'
-import { choosePagePlan, type PagePlan } from './search-plan.js'
+import { choosePagePlan, indexMatchesWorthKnowing, type PagePlan } from './search-plan.js'
 
 /** A count of the rows matching one filter, among the rows up to a rowid. */
 export interface KnownCount {
@@ -172,12 +172,10 @@ export class MessageReader {
       const counted = this.exactCount(f, view, known, probe)
       const total = counted.count
       if (total === 0) return { page: { data: [], total }, counted }
+      const sizes = { total, rangeRows: probe.rangeRows(), senderRows, end: query.offset + query.limit }
       const plan = choosePagePlan({
-        total,
-        rangeRows: probe.rangeRows(),
-        indexMatches: f.indexed ? probe.planMatches(total) : undefined,
-        senderRows,
-        end: query.offset + query.limit,
+        ...sizes,
+        indexMatches: f.indexed ? probe.planMatches(total, indexMatchesWorthKnowing(sizes)) : undefined,
       })
       return { page: this.planPage(plan, f, view, query, total), counted }
     })
@@ -262,13 +260,14 @@ export class MessageReader {
       this.cached(sql)
         .pluck()
         .get(...params) as number
-    const tail = (kind: IndexKind) =>
-      view.latest <= indexedUpTo(view, kind)
+    const tailAfter = (indexed: number) =>
+      view.latest <= indexed
         ? 0
         : count(`SELECT COUNT(*) FROM messages WHERE rowid > ? AND ${test.where.join(' AND ')}`, [
-            indexedUpTo(view, kind),
+            indexed,
             ...test.params,
           ])
+    const tail = (kind: IndexKind) => tailAfter(indexedUpTo(view, kind))
     switch (probe.countPlan()) {
       case 'index-only':
         return this.indexMatches(f, view) + tail('search')
@@ -286,16 +285,48 @@ export class MessageReader {
         const sql =
           f.folded === undefined
             ? `SELECT COUNT(*) FROM sender_index AS s WHERE ${index.where.join(' AND ')}`
-            : `SELECT COUNT(*) FROM sender_index AS s JOIN messages AS m ON m.message_id = s.message_id
+            : `SELECT COUNT(*) FROM sender_index AS s JOIN messages AS m ON m.rowid = s.row
                WHERE ${index.where.join(' AND ')} AND instr(inlet_fold(m.text), ?) > 0`
         return (
           count(sql, f.folded === undefined ? index.params : [...index.params, f.folded]) + tail('sender')
         )
       }
+      case 'intersect': {
+        const upTo =
+          f.from === undefined ? view.searchIndexed : Math.min(view.searchIndexed, view.senderIndexed)
+        return this.intersectCount(f, upTo) + tailAfter(upTo)
+      }
       case 'scan':
         // Every row is tested (the ordering index bounds the rows when since is set).
         return count(`SELECT COUNT(*) FROM messages WHERE ${test.where.join(' AND ')}`, test.params)
     }
+  }
+
+  /**
+   * Both sides large (a busy sender or a wide `since`, and a common word): the other
+   * filters' rowids go into a bitmap, and the search index's matches are counted against
+   * it; both are read from indexes alone, no message row is fetched. Rows up to `upTo`.
+   */
+  private intersectCount(f: Filters, upTo: number): number {
+    const chosen = new Uint32Array((upTo >>> 5) + 1)
+    const rowids =
+      f.from === undefined
+        ? this.cached(
+            'SELECT rowid FROM messages INDEXED BY messages_by_time WHERE ts_key >= ? AND rowid <= ?',
+          )
+            .pluck()
+            .all(f.sinceKey, upTo)
+        : this.cached(
+            `SELECT row FROM sender_index WHERE from_msisdn = ? ${f.sinceKey === undefined ? '' : 'AND ts_key >= ?'} AND row <= ?`,
+          )
+            .pluck()
+            .all(...(f.sinceKey === undefined ? [f.from, upTo] : [f.from, f.sinceKey, upTo]))
+    for (const rowid of rowids as number[])
+      chosen[rowid >>> 5] = (chosen[rowid >>> 5] as number) | (1 << (rowid & 31))
+    let count = 0
+    const matches = this.cached(SEARCH_MATCHES).pluck().all(f.match, upTo) as number[]
+    for (const rowid of matches) if (((chosen[rowid >>> 5] as number) & (1 << (rowid & 31))) !== 0) count++
+    return count
   }
 
   /** `from` and `since` as conditions on the sender index (alias s). */
@@ -365,7 +396,7 @@ export class MessageReader {
     const textTest = f.folded === undefined ? '' : 'AND instr(inlet_fold(m.text), ?) > 0'
     return this.mergedPage(
       `SELECT m.message_id, m.from_msisdn, m.to_msisdn, m.ts, m.ts_key, m.text
-       FROM sender_index AS s JOIN messages AS m ON m.message_id = s.message_id
+       FROM sender_index AS s JOIN messages AS m ON m.rowid = s.row
        WHERE ${index.where.join(' AND ')} ${textTest}
        ORDER BY s.ts_key, s.message_id LIMIT ? OFFSET ?`,
       f.folded === undefined ? index.params : [...index.params, f.folded],
@@ -460,7 +491,14 @@ export class MessageReader {
   }
 }
 
-export type CountPlan = 'index-only' | 'index-filtered' | 'sender-rows' | 'scan'
+export type CountPlan = 'index-only' | 'index-filtered' | 'intersect' | 'sender-rows' | 'scan'
+
+/**
+ * Up to this many rows, testing the rows the other filters leave (a sender's, or those since
+ * `since`: a few µs each) beats intersecting them with the search index's matches (a
+ * fraction of a µs each, but for every match of the word).
+ */
+const WALK_ROWS_MAX = 20_000
 
 /**
  * The sizes a read's plans are chosen by, each measured at most once and only when asked:
@@ -486,18 +524,17 @@ class SizeProbe {
 
   /**
    * The index's matches, for choosing a page plan: for q alone the total is that number;
-   * else what a probe found when it found fewer than the other filters' rows. Undefined when
-   * the probe stopped at its limit: the index's plans would then read at least as many
-   * rows as walking the sender or the time range, so they are not offered. Never a full
-   * count: that would cost as much as the dearest plan.
+   * else what a probe finds when there are fewer than `worthKnowing` (more could not make
+   * an index plan the cheapest; see indexMatchesWorthKnowing), else undefined: the index
+   * plans are then not offered. Never a full count: that would cost as much as the
+   * dearest plan.
    */
-  planMatches(total: number): number | undefined {
+  planMatches(total: number, worthKnowing: number): number | undefined {
     const { f } = this
     if (f.from === undefined && f.sinceKey === undefined) return total
-    if (this.matches === undefined) {
-      this.fewerMatchesThan(f.from !== undefined ? (this.senderRows as number) : this.rangeRows())
-    }
-    return this.matches?.exact ? this.matches.count : undefined
+    if (this.matches?.exact) return this.matches.count < worthKnowing ? this.matches.count : undefined
+    if (this.matches !== undefined && this.matches.count >= worthKnowing) return undefined
+    return this.fewerMatchesThan(worthKnowing) ? this.matches?.count : undefined
   }
 
   /** Whether the search index has fewer matches than `limit`, at a cost of at most `limit`. */
@@ -516,6 +553,7 @@ class SizeProbe {
       // The rows the other filters leave to test, against the index's matches to look up.
       const rows = f.from !== undefined ? (this.senderRows as number) : this.rangeRows()
       if (this.fewerMatchesThan(rows)) return 'index-filtered'
+      if (rows > WALK_ROWS_MAX) return 'intersect'
       return f.from !== undefined ? 'sender-rows' : 'scan'
     }
     return f.from !== undefined ? 'sender-rows' : 'scan'

@@ -79,8 +79,8 @@ export class MessageWriter {
       probeDelete: db.prepare('DELETE FROM write_probe'),
       maxRowid: db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
       indexSenders: db.prepare(
-        `INSERT INTO sender_index (from_msisdn, ts_key, message_id)
-         SELECT from_msisdn, ts_key, message_id FROM messages WHERE rowid > ? AND rowid <= ?`,
+        `INSERT INTO sender_index (from_msisdn, ts_key, message_id, row)
+         SELECT from_msisdn, ts_key, message_id, rowid FROM messages WHERE rowid > ? AND rowid <= ?`,
       ),
       saveIndexProgress: db.prepare('UPDATE index_progress SET indexed_rowid = ? WHERE id = 1'),
     }
@@ -185,7 +185,7 @@ export class MessageWriter {
    * progress mark, and returns how many it added. This transaction does not fsync
    * (synchronous=NORMAL): losing it in a crash loses no message, only work that is redone
    * from the mark, and the next batch's COMMIT fsyncs it anyway. (The search index is the
-   * indexer thread's: indexer-thread.ts.)
+   * upkeep thread's: upkeep-thread.ts.)
    */
   indexPending(maxRows: number): number {
     const latest = (this.statements.maxRowid.get() as number | null) ?? 0

@@ -108,6 +108,25 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       INSERT INTO store_meta (id, store_id) VALUES (1, lower(hex(randomblob(16))));
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- The sender index keeps each message's rowid: a sender's rows are then read without a
+      -- lookup by message_id, and a sender's rowids can be intersected with a search's.
+      CREATE TABLE sender_rows (
+        from_msisdn TEXT NOT NULL,
+        ts_key      TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        row         INTEGER NOT NULL,  -- messages.rowid
+        PRIMARY KEY (from_msisdn, ts_key, message_id)
+      ) WITHOUT ROWID;
+      INSERT INTO sender_rows (from_msisdn, ts_key, message_id, row)
+        SELECT s.from_msisdn, s.ts_key, s.message_id, m.rowid
+        FROM sender_index AS s JOIN messages AS m ON m.message_id = s.message_id;
+      DROP TABLE sender_index;
+      ALTER TABLE sender_rows RENAME TO sender_index;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

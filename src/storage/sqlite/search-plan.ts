@@ -36,16 +36,29 @@ export interface PlanInputs {
   end: number
 }
 
+/** A walk meets a match every rows/total rows; it stops at the page's end. */
+const walked = (p: Pick<PlanInputs, 'end' | 'total'>, rows: number) =>
+  Math.min(rows, (p.end * rows) / p.total)
+
+/**
+ * How many index matches an index plan could have and still beat the best walk: a page
+ * plan probes the index no further (indexMatches above that offers nothing), so choosing
+ * costs less than the plan it chooses.
+ */
+export function indexMatchesWorthKnowing(p: Omit<PlanInputs, 'indexMatches'>): number {
+  let best = walked(p, p.rangeRows) * COST_TEST_TEXT
+  if (p.senderRows !== undefined) best = Math.min(best, walked(p, p.senderRows) * COST_SENDER_ROW)
+  return Math.ceil(best / COST_BUILD_SET)
+}
+
 export function choosePagePlan(p: PlanInputs): PagePlan {
   const costs: [PagePlan, number][] = []
-  // A walk meets a match every rows/total rows.
-  const walked = (rows: number) => Math.min(rows, (p.end * rows) / p.total)
-  costs.push(['time-walk-test', walked(p.rangeRows) * COST_TEST_TEXT])
+  costs.push(['time-walk-test', walked(p, p.rangeRows) * COST_TEST_TEXT])
   if (p.indexMatches !== undefined) {
-    costs.push(['time-walk-set', p.indexMatches * COST_BUILD_SET + walked(p.rangeRows) * COST_WALK_SET])
+    costs.push(['time-walk-set', p.indexMatches * COST_BUILD_SET + walked(p, p.rangeRows) * COST_WALK_SET])
     costs.push(['sort-matches', p.indexMatches * COST_FETCH_SORT])
   }
-  if (p.senderRows !== undefined) costs.push(['sender-walk', walked(p.senderRows) * COST_SENDER_ROW])
+  if (p.senderRows !== undefined) costs.push(['sender-walk', walked(p, p.senderRows) * COST_SENDER_ROW])
   // Ties go to the plan listed last: the one that reads fewer rows for a small answer.
   let best = costs[0] as [PagePlan, number]
   for (const cost of costs) if (cost[1] <= best[1]) best = cost

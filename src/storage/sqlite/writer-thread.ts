@@ -94,13 +94,13 @@ function handle(request: WriterRequest): void {
       answer(request.id, () => writer.rebuild())
       return
     case 'rewind':
-      // The checkpointer has just copied a long WAL: copy the few frames added since (they
+      // The upkeep thread has just copied a long WAL: copy the few frames added since (they
       // wait behind no batch: this runs between batches), so that the next transaction
-      // starts the WAL over from its beginning (checkpointer-thread.ts).
+      // starts the WAL over from its beginning (upkeep-thread.ts).
       try {
         db.pragma('wal_checkpoint(PASSIVE)')
       } catch {
-        // Busy or failing: the checkpointer asks again after its next round.
+        // Busy or failing: the upkeep thread asks again after its next round.
       }
       return
     case 'pragma':
