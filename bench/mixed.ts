@@ -435,6 +435,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const workDir = mkdtempSync(path.join(tmpdir(), 'inlet-mixed-'))
   mkdirSync(workDir, { recursive: true })
+  const machine = describeMachine(workDir)
   const results: Result[] = []
   try {
     for (const scenario of scenarios) {
@@ -466,7 +467,7 @@ async function main(argv: string[]): Promise<number> {
         'deep offset, stats). Each Inlet run starts a new process (on a copy of the large database where named), so',
       "every read's first request is cold. The ceiling is the bare Fastify server of `npm run bench` at the same rate.",
       '',
-      ...describeMachine(workDir),
+      ...machine,
       '',
       markdownTable(rows, HEADER),
       '',
