@@ -9,11 +9,13 @@ import { healthRoutes } from './http/routes/health.js'
 import { messagesRoutes } from './http/routes/messages.js'
 import { metricsRoutes } from './http/routes/metrics.js'
 import { statsRoutes } from './http/routes/stats.js'
+import { statusesRoutes } from './http/routes/statuses.js'
 import { webhookRoutes } from './http/routes/webhook.js'
-import { validatorCompiler } from './http/validation.js'
+import { whatsappRoutes } from './http/routes/whatsapp.js'
 import { AccessLog } from './observability/access-log.js'
 import { createMetrics, type Outcome } from './observability/metrics.js'
 import type { MessageStore } from './storage/message-store.js'
+import { compileSchema } from './validation.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,6 +23,8 @@ declare module 'fastify' {
     outcome: Outcome | null
     /** The message_id of a parsed webhook body (valid or not), for the access line. */
     messageId: string | number | undefined
+    /** How many messages and statuses a provider's request carried, for the access line. */
+    itemCounts: { messages: number; statuses: number } | undefined
   }
 }
 
@@ -66,9 +70,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   }) as unknown as FastifyInstance
 
-  app.setValidatorCompiler(validatorCompiler)
+  app.setValidatorCompiler(({ schema }) => compileSchema(schema))
   app.decorateRequest('outcome', null)
   app.decorateRequest('messageId', undefined)
+  app.decorateRequest('itemCounts', undefined)
   // Bodies are read (so the size cap holds everywhere) but only /webhook keeps them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => done(null, undefined))
@@ -84,11 +89,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
 
   app.register(webhookRoutes, { config, store })
+  app.register(whatsappRoutes, { config, store, metrics, logger })
   app.register(healthRoutes, { config, store })
   // Everything that reads stored messages sits behind READ_API_TOKEN when it is set.
   app.register(async (reads) => {
     if (config.readApiToken !== null) reads.addHook('onRequest', requireBearer(config.readApiToken))
     reads.register(messagesRoutes, { store })
+    reads.register(statusesRoutes, { store })
     reads.register(statsRoutes, { store })
   })
   app.register(async (scrape) => {

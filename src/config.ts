@@ -8,6 +8,15 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export interface Config {
   /** HMAC key for POST /webhook; null means "not configured" (the service runs but refuses webhooks). */
   readonly webhookSecret: string | null
+  /** During a rotation, the key being replaced: accepted besides the current one. */
+  readonly webhookSecretPrevious: string | null
+  /** Meta's app secret (the HMAC key of X-Hub-Signature-256); null: POST /webhooks/whatsapp answers 503. */
+  readonly whatsappAppSecret: string | null
+  readonly whatsappAppSecretPrevious: string | null
+  /** The token Meta's verification request must echo; null: GET /webhooks/whatsapp answers 503. */
+  readonly whatsappVerifyToken: string | null
+  /** Largest accepted WhatsApp body (Meta sends up to 3 MB). */
+  readonly whatsappMaxBodyBytes: number
   readonly database: DatabaseTarget
   readonly logLevel: LogLevel
   readonly port: number
@@ -59,6 +68,7 @@ const DEFAULTS = {
   PORT: '8000',
   HOST: '0.0.0.0',
   MAX_BODY_BYTES: '65536',
+  WHATSAPP_MAX_BODY_BYTES: '3145728',
   SQLITE_BUSY_TIMEOUT_MS: '5000',
   SQLITE_READ_THREADS: '2',
   READ_TIMEOUT_MS: '5000',
@@ -88,6 +98,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     return Number(raw)
   }
 
+  /** Secrets and tokens: an empty value counts as unset. */
+  const secret = (name: string): string | null => env[name] || null
+
   const logLevel = LOG_LEVELS[read('LOG_LEVEL').toUpperCase()]
   if (logLevel === undefined) {
     problems.push(
@@ -98,7 +111,12 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
   if (typeof database === 'string') problems.push(database)
 
   const config: Config = {
-    webhookSecret: env.WEBHOOK_SECRET ? env.WEBHOOK_SECRET : null,
+    webhookSecret: secret('WEBHOOK_SECRET'),
+    webhookSecretPrevious: secret('WEBHOOK_SECRET_PREVIOUS'),
+    whatsappAppSecret: secret('WHATSAPP_APP_SECRET'),
+    whatsappAppSecretPrevious: secret('WHATSAPP_APP_SECRET_PREVIOUS'),
+    whatsappVerifyToken: secret('WHATSAPP_VERIFY_TOKEN'),
+    whatsappMaxBodyBytes: integer('WHATSAPP_MAX_BODY_BYTES', 1, 64 * 1024 * 1024),
     database: typeof database === 'string' ? { kind: 'sqlite', file: '' } : database,
     logLevel: logLevel ?? 'info',
     port: integer('PORT', 0, 65535),
@@ -112,8 +130,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 100, 600_000),
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 100, 600_000),
     keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 100, 600_000),
-    readApiToken: env.READ_API_TOKEN ? env.READ_API_TOKEN : null,
-    metricsToken: env.METRICS_TOKEN ? env.METRICS_TOKEN : null,
+    readApiToken: secret('READ_API_TOKEN'),
+    metricsToken: secret('METRICS_TOKEN'),
   }
   // Node refuses a server whose headers may take longer than the whole request.
   if (config.headersTimeoutMs > config.requestTimeoutMs) {

@@ -3,10 +3,15 @@ import path from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, loadConfig } from '../src/config.js'
 
-test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0:8000, 64 KiB bodies', () => {
+test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0:8000, 64 KiB bodies, 3 MiB WhatsApp bodies', () => {
   const config = loadConfig({}, '/srv/inlet')
   assert.deepEqual(config, {
     webhookSecret: null,
+    webhookSecretPrevious: null,
+    whatsappAppSecret: null,
+    whatsappAppSecretPrevious: null,
+    whatsappVerifyToken: null,
+    whatsappMaxBodyBytes: 3 * 1024 * 1024,
     database: { kind: 'sqlite', file: path.resolve('/srv/inlet', 'data/app.db') },
     logLevel: 'info',
     port: 8000,

@@ -11,3 +11,16 @@ test('every 200 from POST /webhook survives SIGKILL and restart (3 crash cycles)
   assert.ok(result.acknowledged > 0, 'no message was acknowledged, so nothing was proven')
   assert.ok(result.checked >= result.acknowledged)
 })
+
+test('every 200 from POST /webhooks/whatsapp means its whole batch survives SIGKILL, and no batch is stored in part (3 cycles)', {
+  timeout: 90_000,
+}, async (t) => {
+  const result = await runCrashCycles({
+    cycles: 3,
+    concurrency: 16,
+    traffic: 'whatsapp',
+    log: (line) => t.diagnostic(line),
+  })
+  assert.equal(result.cycles, 3)
+  assert.ok(result.acknowledged > 0, 'no batch was acknowledged, so nothing was proven')
+})

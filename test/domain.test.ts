@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { foldCase, matchesQuery } from '../src/domain/text-search.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
 import { unsupportedNode } from '../src/runtime.js'
-import { signBody, verifySignature } from '../src/signature/verify-signature.js'
+import { signWebhookBody, verifyWebhookSignature } from '../src/sources/webhook/signature.js'
 
 test('timestampSortKey orders instants as strings and drops insignificant fraction zeros', () => {
   assert.equal(timestampSortKey('2025-01-01T00:00:00Z'), '2025-01-01T00:00:00')
@@ -30,11 +30,11 @@ test('foldCase is applied per code point, so folding keeps substrings', () => {
   assert.equal(matchesQuery('100%', '%'), true)
 })
 
-test('verifySignature accepts only the exact 64-hex HMAC and never throws on malformed input', () => {
+test('verifyWebhookSignature accepts only the exact 64-hex HMAC and never throws on malformed input', () => {
   const body = Buffer.from('{"a":1}')
-  const good = signBody('k', body)
-  assert.equal(verifySignature('k', body, good), true)
-  assert.equal(verifySignature('k', body, good.toUpperCase()), true)
+  const good = signWebhookBody('k', body)
+  assert.equal(verifyWebhookSignature(['k'], body, good), true)
+  assert.equal(verifyWebhookSignature(['k'], body, good.toUpperCase()), true)
   for (const bad of [
     undefined,
     '',
@@ -44,9 +44,9 @@ test('verifySignature accepts only the exact 64-hex HMAC and never throws on mal
     `sha256=${good}`,
     'é'.repeat(64),
   ]) {
-    assert.equal(verifySignature('k', body, bad), false, String(bad))
+    assert.equal(verifyWebhookSignature(['k'], body, bad), false, String(bad))
   }
-  assert.equal(verifySignature('other', body, good), false)
+  assert.equal(verifyWebhookSignature(['other'], body, good), false)
 })
 
 test('Node.js 22 and newer are supported; older majors are refused with both versions named', () => {

@@ -75,7 +75,11 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
     Promise.reject(new Error('driver said: secret internals at /var/lib/x'))
   const store: MessageStore = {
     insert: failing,
+    ingest: failing,
     list: failing,
+    getMessage: failing,
+    getStatus: failing,
+    listStatuses: failing,
     stats: failing,
     health: async () => ({ database: true, schema: true }),
     close: async () => {},

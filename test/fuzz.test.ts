@@ -4,8 +4,10 @@ import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import fc from 'fast-check'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { signBody } from '../src/signature/verify-signature.js'
+import { signWebhookBody } from '../src/sources/webhook/signature.js'
+import { signWhatsAppBody } from '../src/sources/whatsapp/signature.js'
 import { createTestApp, message, SECRET, type TestApp } from './helpers/test-app.js'
+import { APP_SECRET, envelope, fixture, statusItem, textItem, WHATSAPP_ENV } from './helpers/whatsapp.js'
 
 // Property tests over hostile input. `npm test` runs a few hundred cases per property with a
 // fixed seed (the same cases every run); `npm run fuzz` runs many more (FUZZ_RUNS) with a
@@ -26,7 +28,16 @@ function collectGarbage(): void {
   ;(runInNewContext('gc') as () => void)()
 }
 
-const PATHS = ['/webhook', '/messages', '/stats', '/health/live', '/health/ready', '/metrics']
+const PATHS = [
+  '/webhook',
+  '/webhooks/whatsapp',
+  '/messages',
+  '/statuses',
+  '/stats',
+  '/health/live',
+  '/health/ready',
+  '/metrics',
+]
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE'] as const
 
 /** Strings that trip parsers: control characters, quotes, escapes, surrogates, huge numbers. */
@@ -91,6 +102,11 @@ async function storedTotal(testApp: TestApp): Promise<number> {
   return (await testApp.store.stats()).total_messages
 }
 
+async function storedStatuses(testApp: TestApp): Promise<number> {
+  const [row] = await testApp.database.query('SELECT count(*) AS n FROM message_statuses')
+  return Number(row?.n)
+}
+
 /** Every log write is one line of JSON: no field can break the format. */
 function assertLogLines(testApp: TestApp): void {
   for (const line of testApp.logs()) assert.equal(typeof line, 'object')
@@ -151,9 +167,9 @@ test('webhook bodies, random or mutated, signed or not: never a 5xx, never a row
         const headers: Record<string, string> = {}
         if (type !== undefined) headers['content-type'] = type
         if (length !== null) headers['content-length'] = length
-        if (how === 'valid') headers['x-signature'] = signBody(SECRET, raw)
-        if (how === 'upper') headers['x-signature'] = signBody(SECRET, raw).toUpperCase()
-        if (how === 'wrong') headers['x-signature'] = signBody('not-the-secret', raw)
+        if (how === 'valid') headers['x-signature'] = signWebhookBody(SECRET, raw)
+        if (how === 'upper') headers['x-signature'] = signWebhookBody(SECRET, raw).toUpperCase()
+        if (how === 'wrong') headers['x-signature'] = signWebhookBody('not-the-secret', raw)
         if (how === 'garbage') headers['x-signature'] = 'sha256=zz'
         // Values with line breaks or NUL cannot be sent in a real request.
         if (!/[\0\r\n]/.test(requestId)) headers['x-request-id'] = requestId
@@ -179,12 +195,160 @@ test('webhook bodies, random or mutated, signed or not: never a 5xx, never a row
   assertLogLines(testApp)
 })
 
+test('WhatsApp envelopes, random or mutated, signed or not: never a 5xx, never a row without a valid signature', {
+  timeout: 600_000,
+}, async (t) => {
+  const testApp = await createTestApp(t, { env: WHATSAPP_ENV })
+  const fixtures = [
+    'text',
+    'media',
+    'interactive',
+    'reaction',
+    'location-contacts',
+    'unknown',
+    'statuses',
+    'batch',
+    'escaped',
+  ].map(fixture)
+  // Values that sit where Meta puts ids, numbers and timestamps: right, wrong and hostile.
+  const scalar = fc.oneof(
+    nasty,
+    fc.constantFrom(
+      '16505551234',
+      '1749416383',
+      '0',
+      '99999999999999999',
+      'sent',
+      'delivered',
+      'read',
+      'failed',
+    ),
+    fc.integer().map(String),
+    fc.integer(),
+    fc.constant(null),
+  )
+  const item = fc.oneof(
+    fc.record(
+      { id: scalar, from: scalar, timestamp: scalar, type: scalar, text: fc.record({ body: scalar }) },
+      { requiredKeys: [] },
+    ),
+    fc.constant(null).map(() => textItem()),
+    fc.jsonValue({ maxDepth: 2 }),
+  )
+  const status = fc.oneof(
+    fc.record(
+      {
+        id: scalar,
+        status: scalar,
+        timestamp: scalar,
+        recipient_id: scalar,
+        errors: fc.jsonValue({ maxDepth: 2 }),
+      },
+      { requiredKeys: [] },
+    ),
+    fc
+      .tuple(
+        fc.constantFrom('sent', 'delivered', 'read', 'played', 'failed', 'deleted'),
+        fc.nat(2_000_000_000),
+      )
+      .map(([kind, at]) => statusItem(`wamid.fuzz-${at % 50}`, kind, String(at))),
+  )
+  const structured = fc
+    .record({
+      messages: fc.array(item, { maxLength: 5 }),
+      statuses: fc.array(status, { maxLength: 5 }),
+      contacts: fc.array(fc.record({ wa_id: scalar, profile: fc.record({ name: scalar }) }), {
+        maxLength: 2,
+      }),
+      phone: fc.oneof(fc.constant('15550783881'), fc.string({ maxLength: 20 })),
+      field: fc.constantFrom('messages', 'messages', 'account_update', ''),
+    })
+    .map(({ field, ...value }) => {
+      const body = envelope(value) as { entry: { changes: { field: string }[] }[] }
+      const [change] = body.entry[0]?.changes ?? []
+      if (change) change.field = field
+      return Buffer.from(JSON.stringify(body))
+    })
+  const body = fc.oneof(
+    structured,
+    fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+    fc.jsonValue({ maxDepth: 3 }).map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+    // A fixture with bytes cut or inserted: broken escapes, truncated UTF-8, torn structure.
+    fc
+      .tuple(fc.constantFrom(...fixtures), fc.nat(), fc.nat(40), fc.string({ unit: 'binary', maxLength: 5 }))
+      .map(([raw, at, cut, insert]) => {
+        const text = raw.toString('latin1')
+        const from = at % (text.length + 1)
+        return Buffer.from(text.slice(0, from) + insert + text.slice(from + cut), 'latin1')
+      }),
+  )
+  const signing = fc.constantFrom(
+    'valid',
+    'valid',
+    'none',
+    'wrong',
+    'garbage',
+    'sha1',
+    'bare',
+    'upper-prefix',
+  )
+  await fc.assert(
+    fc.asyncProperty(body, signing, async (raw, how) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' }
+      const hex = signWhatsAppBody(APP_SECRET, raw).slice('sha256='.length)
+      if (how === 'valid') headers['x-hub-signature-256'] = `sha256=${hex}`
+      if (how === 'wrong') headers['x-hub-signature-256'] = signWhatsAppBody('not-the-secret', raw)
+      if (how === 'garbage') headers['x-hub-signature-256'] = 'sha256=zz'
+      if (how === 'sha1') headers['x-hub-signature-256'] = `sha1=${hex}`
+      if (how === 'bare') headers['x-hub-signature-256'] = hex
+      if (how === 'upper-prefix') headers['x-hub-signature-256'] = `SHA256=${hex}`
+      const before = [await storedTotal(testApp), await storedStatuses(testApp)]
+      const response = await testApp.app.inject({
+        method: 'POST',
+        url: '/webhooks/whatsapp',
+        payload: raw,
+        headers,
+      })
+      assertDocumentedBody(response, 'POST')
+      const after = [await storedTotal(testApp), await storedStatuses(testApp)]
+      if (how !== 'valid') {
+        assert.equal(response.statusCode, 401, response.body)
+        assert.deepEqual(after, before, 'an unsigned envelope stored a row')
+        return
+      }
+      assert.ok([200, 422].includes(response.statusCode), `${response.statusCode}: ${response.body}`)
+      if (response.statusCode === 200) assert.deepEqual(response.json(), { status: 'ok' })
+      else assert.deepEqual(after, before, 'a refused envelope stored a row')
+    }),
+    settings,
+  )
+  // The signed cases reached the store, not only the refusals.
+  assert.ok((await storedTotal(testApp)) > 0 && (await storedStatuses(testApp)) > 0)
+  assertLogLines(testApp)
+})
+
 test('any method, path, query and headers against every endpoint: a documented answer, never a 5xx', {
   timeout: 600_000,
 }, async (t) => {
-  const testApp = await createTestApp(t)
+  const testApp = await createTestApp(t, { env: WHATSAPP_ENV })
   const queryParam = fc.tuple(
-    fc.oneof(fc.constantFrom('limit', 'offset', 'from', 'since', 'q', 'cursor'), nasty.map(encode), rawJunk),
+    fc.oneof(
+      fc.constantFrom(
+        'limit',
+        'offset',
+        'from',
+        'since',
+        'q',
+        'cursor',
+        'status',
+        'recipient',
+        'hub.mode',
+        'hub.verify_token',
+        'hub.challenge',
+      ),
+      nasty.map(encode),
+      rawJunk,
+    ),
     fc.oneof(nasty.map(encode), rawJunk, fc.integer().map(String), fc.constant('2025-01-01T00%3A00%3A00Z')),
   )
   const path = fc.oneof(
@@ -198,7 +362,14 @@ test('any method, path, query and headers against every endpoint: a documented a
       path,
       fc.array(queryParam, { maxLength: 5 }),
       fc.dictionary(
-        fc.constantFrom('x-request-id', 'authorization', 'content-type', 'accept', 'x-signature'),
+        fc.constantFrom(
+          'x-request-id',
+          'authorization',
+          'content-type',
+          'accept',
+          'x-signature',
+          'x-hub-signature-256',
+        ),
         nasty,
       ),
       async (method, urlPath, query, headerValues) => {

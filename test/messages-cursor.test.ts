@@ -160,7 +160,7 @@ test('a malformed cursor, or one made for other filters, answers 422 naming ["qu
     'cursor=not-a-cursor',
     `cursor=${Buffer.from('{"a":1}').toString('base64url')}`,
     // Well formed and for these filters, but with a NUL no stored message can hold.
-    `cursor=${encodeCursor({ key: '2025-01-15T10:00:00', messageId: 'm\u0000' }, {})}`,
+    `cursor=${encodeCursor({ key: '2025-01-15T10:00:00', messageId: 'm\u0000' }, [undefined, undefined, undefined])}`,
   ]) {
     const response = await testApp.app.inject({ method: 'GET', url: `/messages?${query}` })
     assert.equal(response.statusCode, 422, query)

@@ -95,7 +95,7 @@ test('the secret and the signature never appear in the logs', async (t) => {
   assert.equal(response.statusCode, 200)
   const everything = JSON.stringify(testApp.logs())
   assert.equal(everything.includes('sup3r-s3cret-value'), false)
-  const signature = (await import('../src/signature/verify-signature.js')).signBody(
+  const signature = (await import('../src/sources/webhook/signature.js')).signWebhookBody(
     'sup3r-s3cret-value',
     Buffer.from(raw),
   )

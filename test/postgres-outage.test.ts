@@ -75,6 +75,7 @@ async function appBehindProxy(
     openStore: () => PostgresMessageStore.open({ url: viaProxy.toString(), ...storeTimeouts }),
     rows: async () => [],
     execute: async () => {},
+    query: async () => [],
   }
   testApp = await createTestApp(t, { database })
   return { testApp, proxy }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
-import { signBody } from '../src/signature/verify-signature.js'
+import { signWebhookBody } from '../src/sources/webhook/signature.js'
 import { startServer, startTestServer, waitForHttp } from './helpers/server-process.js'
 import { tempDir } from './helpers/test-app.js'
 
@@ -24,7 +24,10 @@ test('the process serves, writes only JSON lines, and exits 0 on SIGTERM after a
   const posted = await fetch(`${base}/webhook`, {
     method: 'POST',
     body: raw,
-    headers: { 'content-type': 'application/json', 'x-signature': signBody('testsecret', Buffer.from(raw)) },
+    headers: {
+      'content-type': 'application/json',
+      'x-signature': signWebhookBody('testsecret', Buffer.from(raw)),
+    },
   })
   assert.equal(posted.status, 200)
   assert.equal(((await (await fetch(`${base}/messages`)).json()) as { total: number }).total, 1)
@@ -149,7 +152,7 @@ test('SIGTERM during a request on a keep-alive connection answers it, then exits
         path: '/webhook',
         headers: {
           'content-length': Buffer.byteLength(raw),
-          'x-signature': signBody('testsecret', Buffer.from(raw)),
+          'x-signature': signWebhookBody('testsecret', Buffer.from(raw)),
         },
       },
       (res) => {
@@ -196,7 +199,7 @@ test('SIGTERM under load: the process exits 0 in time, logs are flushed, and eve
         const response = await fetch(`${base}/webhook`, {
           method: 'POST',
           body: raw,
-          headers: { 'x-signature': signBody('testsecret', Buffer.from(raw)) },
+          headers: { 'x-signature': signWebhookBody('testsecret', Buffer.from(raw)) },
         })
         await response.arrayBuffer()
         if (response.status === 200) acknowledged.push(JSON.parse(raw).message_id)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { signBody } from '../src/signature/verify-signature.js'
+import { signWebhookBody } from '../src/sources/webhook/signature.js'
 import { createTestApp, message, metricValue, postSigned, SECRET } from './helpers/test-app.js'
 
 test('POST /webhook stores a valid message exactly as sent and answers {"status":"ok"}', async (t) => {
@@ -70,7 +70,7 @@ test('concurrent deliveries of one message_id store one row; exactly one is "cre
 })
 
 const validBody = JSON.stringify(message({ message_id: 'sig-check' }))
-const goodSignature = signBody(SECRET, Buffer.from(validBody))
+const goodSignature = signWebhookBody(SECRET, Buffer.from(validBody))
 
 const badSignatures: [string, Record<string, string>][] = [
   ['missing', {}],
@@ -89,10 +89,10 @@ const badSignatures: [string, Record<string, string>][] = [
   ],
   ['prefixed with sha256=', { 'x-signature': `sha256=${goodSignature}` }],
   ['base64 of the right digest', { 'x-signature': Buffer.from(goodSignature, 'hex').toString('base64') }],
-  ['signed with another secret', { 'x-signature': signBody('other-secret', Buffer.from(validBody)) }],
+  ['signed with another secret', { 'x-signature': signWebhookBody('other-secret', Buffer.from(validBody)) }],
   [
     'over a re-serialized body',
-    { 'x-signature': signBody(SECRET, Buffer.from(JSON.stringify(JSON.parse(validBody), null, 1))) },
+    { 'x-signature': signWebhookBody(SECRET, Buffer.from(JSON.stringify(JSON.parse(validBody), null, 1))) },
   ],
   ['surrounded by whitespace', { 'x-signature': ` ${goodSignature}` }],
 ]
@@ -125,7 +125,7 @@ test('the signature is accepted in upper-case hex', async (t) => {
     method: 'POST',
     url: '/webhook',
     payload: raw,
-    headers: { 'x-signature': signBody(SECRET, Buffer.from(raw)).toUpperCase() },
+    headers: { 'x-signature': signWebhookBody(SECRET, Buffer.from(raw)).toUpperCase() },
   })
   assert.equal(response.statusCode, 200)
 })
@@ -177,7 +177,7 @@ test('the body is read as JSON whatever the Content-Type says', async (t) => {
     undefined,
   ]) {
     const raw = Buffer.from(JSON.stringify(message()))
-    const headers: Record<string, string> = { 'x-signature': signBody(SECRET, raw) }
+    const headers: Record<string, string> = { 'x-signature': signWebhookBody(SECRET, raw) }
     if (contentType) headers['content-type'] = contentType
     const response = await app.inject({ method: 'POST', url: '/webhook', payload: raw, headers })
     assert.equal(response.statusCode, 200, `content-type ${contentType}`)
@@ -369,7 +369,7 @@ test('a Content-Type that is not even a media type is ignored: size, then signat
       headers: { 'content-type': 'garbage', 'x-signature': signature },
     })
   const raw = JSON.stringify(message())
-  assert.equal((await send(raw, signBody(SECRET, Buffer.from(raw)))).statusCode, 200)
+  assert.equal((await send(raw, signWebhookBody(SECRET, Buffer.from(raw)))).statusCode, 200)
   assert.equal((await send(raw, 'f'.repeat(64))).statusCode, 401)
   assert.equal((await send('x'.repeat(2000), 'f'.repeat(64))).statusCode, 413)
 })

@@ -33,3 +33,17 @@ export function timestampSortKey(ts: string): string | null {
 export function isTimestamp(ts: string): boolean {
   return timestampSortKey(ts) !== null
 }
+
+/** Unix seconds as a decimal string (WhatsApp's `timestamp`), no sign, no fraction. */
+const UNIX_SECONDS = /^[0-9]{1,12}$/
+
+/**
+ * WhatsApp's `timestamp` (Unix seconds, a string) in the contract's grammar,
+ * `YYYY-MM-DDTHH:MM:SSZ`, or null when it is not a plain count of seconds in years 1970-9999.
+ */
+export function timestampFromUnixSeconds(seconds: unknown): string | null {
+  if (typeof seconds !== 'string' || !UNIX_SECONDS.test(seconds)) return null
+  const ms = Number(seconds) * 1000
+  if (ms > Date.UTC(9999, 11, 31, 23, 59, 59)) return null
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`
+}

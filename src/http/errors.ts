@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, QueryTimeoutError, ReadsOverloadedError, StorageUnavailableError } from '../errors.js'
-import { toValidationIssues } from './validation.js'
+import { toValidationIssues } from '../validation.js'
 
 /** Seconds a client is told to wait when reads are shed (Retry-After). */
 const READS_RETRY_AFTER_S = 1

@@ -1,20 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { MESSAGE_STATUSES } from '../domain/message-status.js'
 
 // One schema per public shape: it validates requests, serializes responses and types the code.
-// `storable` (see validation.ts) refuses unpaired UTF-16 surrogates and U+0000, which JSON
-// can express but a database cannot store as sent (PostgreSQL text holds no NUL).
 
-const MSISDN = '^\\+[0-9]{1,15}$'
-
-export const WebhookBodySchema = Type.Object({
-  message_id: Type.String({ minLength: 1, storable: true }),
-  from: Type.String({ pattern: MSISDN }),
-  to: Type.String({ pattern: MSISDN }),
-  ts: Type.String({ format: 'timestamp' }),
-  // maxLength counts code points (Ajv's default), not UTF-16 units.
-  text: Type.Optional(Type.Union([Type.String({ maxLength: 4096, storable: true }), Type.Null()])),
-})
-export type WebhookBody = Static<typeof WebhookBodySchema>
+export { type WebhookBody, WebhookBodySchema } from '../sources/webhook/body.js'
 
 /** A query-string integer: sent as text, validated and converted by `queryInteger` (validation.ts). */
 const QueryInteger = (minimum: number, maximum: number, fallback: number) =>
@@ -42,6 +31,54 @@ const MessageSchema = Type.Object({
 
 export const MessagePageSchema = Type.Object({
   data: Type.Array(MessageSchema),
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+})
+
+/** GET /messages/{message_id}: the five fields and what is kept beside them (SPEC 2.3). */
+export const MessageDetailSchema = Type.Object({
+  ...MessageSchema.properties,
+  source: Type.Union([Type.Literal('webhook'), Type.Literal('whatsapp')]),
+  type: Type.Union([Type.String(), Type.Null()]),
+  contact_name: Type.Union([Type.String(), Type.Null()]),
+  received_at: Type.String(),
+  // The provider's item as it sent it (a JSON object), or null.
+  payload: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+})
+
+export const MessageParamsSchema = Type.Object({ message_id: Type.String() })
+export type MessageParams = Static<typeof MessageParamsSchema>
+
+const StatusNameSchema = Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)))
+
+/** GET /statuses/{message_id}, and each item of GET /statuses. */
+export const StatusDetailSchema = Type.Object({
+  message_id: Type.String(),
+  recipient_id: Type.String(),
+  status: StatusNameSchema,
+  updated_at: Type.String(),
+  history: Type.Array(
+    Type.Object({
+      status: StatusNameSchema,
+      ts: Type.String(),
+      errors: Type.Union([Type.Array(Type.Unknown()), Type.Null()]),
+    }),
+  ),
+})
+
+export const StatusesQuerySchema = Type.Object({
+  limit: QueryInteger(1, 100, 50),
+  offset: QueryInteger(0, Number.MAX_SAFE_INTEGER, 0),
+  status: Type.Optional(StatusNameSchema),
+  recipient: Type.Optional(Type.String()),
+  since: Type.Optional(Type.String({ format: 'timestamp' })),
+  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+})
+export type StatusesQuery = Static<typeof StatusesQuerySchema>
+
+export const StatusPageSchema = Type.Object({
+  data: Type.Array(StatusDetailSchema),
   total: Type.Integer(),
   limit: Type.Integer(),
   offset: Type.Integer(),

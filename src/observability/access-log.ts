@@ -42,13 +42,19 @@ export class AccessLog extends LogController {
       latency_ms: Math.round(latencyMs * 1000) / 1000,
     }
     let level: 'info' | 'error' = status >= 500 || error ? 'error' : 'info'
+    // Every answer the app writes records its outcome; none means Fastify answered itself.
     if (path === '/webhook') {
-      // Every answer the app writes records its outcome; none means Fastify answered itself.
       const result = request.outcome ?? 'internal_error'
       line.dup = result === 'duplicate'
       line.result = result
       if (request.messageId !== undefined) line.message_id = request.messageId
       metrics.countWebhook(result)
+      if (result === 'invalid_signature') level = 'error'
+    } else if (path === '/webhooks/whatsapp') {
+      const result = request.outcome ?? 'internal_error'
+      line.result = result
+      if (request.itemCounts !== undefined) Object.assign(line, request.itemCounts)
+      metrics.countWhatsApp(result)
       if (result === 'invalid_signature') level = 'error'
     }
     if (error) line.err = error

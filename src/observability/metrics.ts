@@ -1,19 +1,47 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
-import { ERROR_STATUS, type ErrorCode } from '../errors.js'
+import type { ErrorCode } from '../errors.js'
 import type { InsertOutcome } from '../storage/message-store.js'
 
-/** The outcome of a request: what the store did, or the error it was answered with. */
-export type Outcome = InsertOutcome | ErrorCode
+/** The outcome of a request: what the store did, what a provider's route did, or the error it was answered with. */
+export type Outcome = InsertOutcome | 'ok' | 'verified' | ErrorCode
 
 /** Every outcome a POST /webhook can have; each starts at zero so dashboards see it. */
 const WEBHOOK_RESULTS: readonly Outcome[] = [
   'created',
   'duplicate',
-  // Every error but those of the read endpoints (bearer check, read deadline and queue),
-  // which /webhook never meets.
-  ...(Object.keys(ERROR_STATUS) as ErrorCode[]).filter(
-    (code) => !['unauthorized', 'query_timed_out', 'reads_overloaded'].includes(code),
+  'invalid_signature',
+  'validation_error',
+  'payload_too_large',
+  'secret_not_configured',
+  'storage_unavailable',
+  'method_not_allowed',
+  'bad_request',
+  'not_found',
+  'internal_error',
+]
+
+/** The outcomes of GET and POST /webhooks/whatsapp (SPEC 2.2), each from zero. */
+const WHATSAPP_RESULTS: readonly Outcome[] = [
+  'ok',
+  'verified',
+  'verification_failed',
+  'invalid_signature',
+  'validation_error',
+  'payload_too_large',
+  'not_configured',
+  'storage_unavailable',
+]
+
+/** What happened to each item of a WhatsApp request, by kind (`change`: a change of another field). */
+export type WhatsAppItemKind = 'message' | 'status' | 'change'
+export type WhatsAppItemResult = 'created' | 'duplicate' | 'invalid' | 'ignored'
+const WHATSAPP_ITEMS: readonly [WhatsAppItemKind, WhatsAppItemResult][] = [
+  ...(['message', 'status'] as const).flatMap((kind) =>
+    (['created', 'duplicate', 'invalid', 'ignored'] as const).map(
+      (result) => [kind, result] as [WhatsAppItemKind, WhatsAppItemResult],
+    ),
   ),
+  ['change', 'ignored'],
 ]
 
 /** Fine below a millisecond (the ingest path is sub-millisecond) and up to 10 s. */
@@ -38,6 +66,20 @@ export function createMetrics() {
     registers: [registry],
   })
   for (const result of WEBHOOK_RESULTS) webhookRequests.labels(result).inc(0)
+  const whatsappRequests = new Counter({
+    name: 'whatsapp_requests_total',
+    help: 'GET and POST /webhooks/whatsapp requests by outcome.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  })
+  for (const result of WHATSAPP_RESULTS) whatsappRequests.labels(result).inc(0)
+  const whatsappItems = new Counter({
+    name: 'whatsapp_items_total',
+    help: 'Items of WhatsApp requests by kind (message, status; change: of another field) and what became of them.',
+    labelNames: ['kind', 'result'] as const,
+    registers: [registry],
+  })
+  for (const [kind, result] of WHATSAPP_ITEMS) whatsappItems.labels(kind, result).inc(0)
   const requestLatency = new Histogram({
     name: 'request_latency_ms',
     help: 'Time from request start to response end, in milliseconds.',
@@ -58,6 +100,12 @@ export function createMetrics() {
         requestCounters.set(key, counter)
       }
       counter.inc()
+    },
+    countWhatsApp(result: Outcome): void {
+      whatsappRequests.labels(result).inc()
+    },
+    countWhatsAppItems(kind: WhatsAppItemKind, result: WhatsAppItemResult, count: number): void {
+      if (count > 0) whatsappItems.labels(kind, result).inc(count)
     },
     countWebhook(result: Outcome): void {
       let counter = webhookCounters.get(result)

@@ -1,3 +1,5 @@
+import type { MessageStatus } from '../domain/message-status.js'
+
 /** A message as the contract shows it; `text` is null when it was absent or null. */
 export interface Message {
   message_id: string
@@ -7,7 +9,92 @@ export interface Message {
   text: string | null
 }
 
+/** Where a message came in: POST /webhook, or a provider's route. */
+export type MessageSource = 'webhook' | 'whatsapp'
+
+/** A message to store: the contract's fields and what a provider's message keeps beside them. */
+export interface NewMessage extends Message {
+  /** 'webhook' when absent. */
+  source?: MessageSource
+  /** The provider's message type (text, image, reaction, …). */
+  type?: string | null
+  /** The sender's profile name, as the provider gave it. */
+  contactName?: string | null
+  /** The business number that received it (WhatsApp's phone_number_id). */
+  phoneNumberId?: string | null
+  /** The provider's whole item, as JSON text. */
+  payload?: string | null
+}
+
+/** A delivery status of a message (usually one the business sent, which Inlet never stored). */
+export interface NewStatus {
+  messageId: string
+  status: MessageStatus
+  /** When the status happened, `YYYY-MM-DDTHH:MM:SSZ`. */
+  ts: string
+  recipientId: string
+  /** The provider's errors (a JSON array as text), or null. */
+  errors: string | null
+}
+
+/** Everything one provider request carries, committed in one transaction. */
+export interface IngestBatch {
+  messages: NewMessage[]
+  statuses: NewStatus[]
+}
+
 export type InsertOutcome = 'created' | 'duplicate'
+
+/** Per item of an IngestBatch: `created` for a new message or a new (message, status) pair. */
+export interface IngestResult {
+  messages: InsertOutcome[]
+  statuses: InsertOutcome[]
+}
+
+/** One message with everything kept about it (GET /messages/{message_id}). */
+export interface MessageDetail extends Message {
+  source: MessageSource
+  type: string | null
+  contact_name: string | null
+  /** When Inlet committed it, ISO-8601 UTC with milliseconds. */
+  received_at: string
+  payload: unknown
+}
+
+export interface StatusEntry {
+  status: MessageStatus
+  ts: string
+  errors: unknown[] | null
+}
+
+/** A message's statuses (GET /statuses/{message_id}): the current one and each received. */
+export interface StatusDetail {
+  message_id: string
+  recipient_id: string
+  status: MessageStatus
+  /** The `ts` of the current status. */
+  updated_at: string
+  /** One entry per status, in the forward order (domain/message-status.ts). */
+  history: StatusEntry[]
+}
+
+/** Filters and paging of GET /statuses, already validated. */
+export interface StatusQuery {
+  limit: number
+  offset: number
+  /** Resume strictly after this (updated_at's sort key, message_id). */
+  after?: PagePosition
+  status?: MessageStatus
+  recipient?: string
+  /** Inclusive lower bound on updated_at, in the contract's timestamp grammar. */
+  since?: string
+}
+
+export interface StatusPage {
+  data: StatusDetail[]
+  total: number
+  next?: PagePosition
+}
 
 /**
  * A place in the contract's total order: the instant's sort key (domain/timestamp.ts) and
@@ -65,8 +152,16 @@ export interface StoreHealth {
  */
 export interface MessageStore {
   /** Stores the message unless its message_id exists already (the first write wins). */
-  insert(message: Message): Promise<InsertOutcome>
+  insert(message: NewMessage): Promise<InsertOutcome>
+  /**
+   * Stores a provider request's messages (first write wins, as insert) and statuses (once per
+   * message and status; the current status only moves forward) in one transaction.
+   */
+  ingest(batch: IngestBatch): Promise<IngestResult>
   list(query: MessageQuery): Promise<MessagePage>
+  getMessage(messageId: string): Promise<MessageDetail | null>
+  getStatus(messageId: string): Promise<StatusDetail | null>
+  listStatuses(query: StatusQuery): Promise<StatusPage>
   stats(): Promise<Stats>
   health(): Promise<StoreHealth>
   /** Finishes pending writes, then releases the database. */

@@ -10,13 +10,16 @@ import { text as readText } from 'node:stream/consumers'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import { signBody } from '../../src/signature/verify-signature.js'
+import { signWebhookBody } from '../../src/sources/webhook/signature.js'
+import { signWhatsAppBody } from '../../src/sources/whatsapp/signature.js'
 
 /**
- * Crash harness for the promise "a 200 from POST /webhook means the row is committed".
+ * Crash harness for the promise "a 200 means what it acknowledged is committed": for POST
+ * /webhook one message, for POST /webhooks/whatsapp every message and status of the batch
+ * (and never half of a batch, acknowledged or not).
  *
  * Every cycle starts Inlet on the same SQLite file, drives it with concurrent signed
- * webhooks, SIGKILLs it at a random moment and then reads the file directly. A 200 only
+ * requests, SIGKILLs it at a random moment and then reads the file directly. A 200 only
  * counts once its whole body has been received, so whatever the harness calls
  * acknowledged, the server really did answer before it died.
  *
@@ -32,6 +35,8 @@ export interface CrashOptions {
   log?: (line: string) => void
   /** The kill lands this long after the cycle's first 200 (uniform, in ms). */
   killAfterMs?: { min: number; max: number }
+  /** What to send: single webhooks (the default) or WhatsApp batches. */
+  traffic?: 'webhook' | 'whatsapp'
 }
 
 export interface CrashResult {
@@ -69,6 +74,8 @@ interface Ledger {
   /** Ids answered 200 on their first send, with the cycle that acknowledged them. */
   acked: Map<string, number>
   ackedIds: string[]
+  /** WhatsApp traffic: every batch first sent, its bytes, and whether it was answered 200. */
+  batches: { raw: Buffer; messageIds: string[]; statuses: [string, string][]; ackedIn?: number }[]
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -200,6 +207,7 @@ class Server {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       WEBHOOK_SECRET: secret,
+      WHATSAPP_APP_SECRET: secret,
       DATABASE_URL: `sqlite:///${file}`, // file is absolute, so this is sqlite:////abs/path
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -280,22 +288,30 @@ interface Reply {
   body: string
 }
 
-function post(agent: http.Agent, port: number, message: SentMessage, secret: string): Promise<Reply> {
+/** One signed request: its path, bytes and signature header. */
+interface Outgoing {
+  path: string
+  body: Buffer
+  headers: Record<string, string>
+}
+
+function webhookRequest(message: SentMessage, secret: string): Outgoing {
   const body = Buffer.from(JSON.stringify(message), 'utf8')
+  return { path: '/webhook', body, headers: { 'x-signature': signWebhookBody(secret, body) } }
+}
+
+function post(agent: http.Agent, port: number, outgoing: Outgoing): Promise<Reply> {
+  const { body } = outgoing
   return new Promise<Reply>((resolve, reject) => {
     const req = http.request(
       {
         host: '127.0.0.1',
         port,
         method: 'POST',
-        path: '/webhook',
+        path: outgoing.path,
         agent,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        headers: {
-          'content-type': 'application/json',
-          'content-length': body.length,
-          'x-signature': signBody(secret, body),
-        },
+        headers: { 'content-type': 'application/json', 'content-length': body.length, ...outgoing.headers },
       },
       (res) => {
         // readText rejects on a premature close, so a body cut off by the kill is not a 200.
@@ -336,6 +352,41 @@ async function runCycle(
     signalFirstAck = resolve
   })
 
+  const whatsappWorker = async (w: number) => {
+    for (let seq = 0; !killing; seq++) {
+      // ~1 in 8 requests re-sends a batch already sent (possibly from an earlier cycle).
+      const again = ledger.batches.length > 0 && randomInt(8) === 0
+      const index = again ? randomInt(ledger.batches.length) : ledger.batches.length
+      if (!again) ledger.batches.push(newBatch(`${runId}-c${cycle}-w${w}-${seq}`))
+      const batch = ledger.batches[index] as Ledger['batches'][number]
+      let reply: Reply
+      try {
+        reply = await post(agent, server.port, {
+          path: '/webhooks/whatsapp',
+          body: batch.raw,
+          headers: { 'x-hub-signature-256': signWhatsAppBody(secret, batch.raw) },
+        })
+      } catch (error) {
+        if (killing) {
+          stats.inFlightFailures++
+          return
+        }
+        violations.push(`request failed while the server was meant to be up: ${(error as Error).message}`)
+        return
+      }
+      if (reply.status !== 200 || reply.body !== '{"status":"ok"}') {
+        violations.push(`unexpected answer ${reply.status} ${describe(reply.body)} to a valid signed batch`)
+        return
+      }
+      if (again) stats.duplicateAcks++
+      else {
+        batch.ackedIn = cycle
+        stats.acknowledged += batch.messageIds.length
+      }
+      signalFirstAck()
+    }
+  }
+
   const worker = async (w: number) => {
     for (let seq = 0; !killing; seq++) {
       // ~1 in 8 requests re-sends an acknowledged id (possibly from an earlier cycle).
@@ -351,7 +402,7 @@ async function runCycle(
       }
       let reply: Reply
       try {
-        reply = await post(agent, server.port, message, secret)
+        reply = await post(agent, server.port, webhookRequest(message, secret))
       } catch (error) {
         if (killing) {
           stats.inFlightFailures++
@@ -383,7 +434,8 @@ async function runCycle(
 
   let workers: Promise<void>[] = []
   try {
-    workers = Array.from({ length: options.concurrency }, (_, w) => worker(w))
+    const loop = options.traffic === 'whatsapp' ? whatsappWorker : worker
+    workers = Array.from({ length: options.concurrency }, (_, w) => loop(w))
     const died = server.exited.then(({ code, signal }) => {
       throw new Error(`${label}: Inlet exited on its own under load (code ${code}, signal ${signal})`)
     })
@@ -441,6 +493,7 @@ function verifyDatabase(file: string, ledger: Ledger, when: string): number {
     const stored = new Map(rows.map((r) => [r.message_id, r]))
     const fields = ['from_msisdn', 'to_msisdn', 'ts', 'text'] as const
 
+    problems.push(...verifyBatches(db, ledger))
     for (const [id, cycle] of ledger.acked) {
       const expected = expectedRow(ledger.sent.get(id) as SentMessage)
       const row = stored.get(id)
@@ -450,7 +503,9 @@ function verifyDatabase(file: string, ledger: Ledger, when: string): number {
         )
       }
     }
+    const batchIds = new Set(ledger.batches.flatMap((b) => b.messageIds))
     for (const row of rows) {
+      if (batchIds.has(row.message_id)) continue // checked by verifyBatches
       const sent = ledger.sent.get(row.message_id)
       if (sent === undefined) {
         problems.push(`row ${describe(row.message_id)} was never sent by the harness: ${describe(row)}`)
@@ -492,7 +547,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashResult
   const file = path.join(dir, 'app.db')
   const secret = randomBytes(24).toString('hex')
   const runId = randomBytes(4).toString('hex')
-  const ledger: Ledger = { sent: new Map(), acked: new Map(), ackedIds: [] }
+  const ledger: Ledger = { sent: new Map(), acked: new Map(), ackedIds: [], batches: [] }
   const result: CrashResult = {
     cycles: 0,
     acknowledged: 0,
@@ -502,7 +557,8 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashResult
   }
   try {
     for (let cycle = 1; cycle <= cycles; cycle++) {
-      const stats = await runCycle(cycle, { concurrency, killAfterMs }, file, secret, ledger, runId)
+      const traffic = options.traffic ?? 'webhook'
+      const stats = await runCycle(cycle, { concurrency, killAfterMs, traffic }, file, secret, ledger, runId)
       const rows = verifyDatabase(file, ledger, `after the SIGKILL of cycle ${cycle}`)
       result.cycles = cycle
       result.duplicateAcks += stats.duplicateAcks
@@ -532,9 +588,92 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashResult
       await server.kill()
     }
     result.checked = verifyDatabase(file, ledger, 'after the final restart and graceful shutdown')
-    result.acknowledged = ledger.acked.size
+    result.acknowledged =
+      ledger.acked.size +
+      ledger.batches.filter((b) => b.ackedIn !== undefined).reduce((n, b) => n + b.messageIds.length, 0)
     return result
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+const STATUS_ORDER = ['sent', 'delivered', 'read']
+
+/**
+ * A WhatsApp batch of fresh messages and statuses, serialized the way Meta does (non-ASCII
+ * as \\uXXXX escapes, `/` as `\\/`), so the signature is over bytes a re-serialization would
+ * change.
+ */
+function newBatch(prefix: string): Ledger['batches'][number] {
+  const messageIds: string[] = []
+  const statuses: [string, string][] = []
+  const messages = Array.from({ length: randomInt(1, 20) }, (_, i) => {
+    const id = `wamid.${prefix}-m${i}`
+    messageIds.push(id)
+    return {
+      from: '16505551234',
+      id,
+      timestamp: '1749416383',
+      type: 'text',
+      text: { body: `Olá/ça ${i} 👋` },
+    }
+  })
+  const items = Array.from({ length: randomInt(0, 20) }, (_, i) => {
+    const status = STATUS_ORDER[i % 3] as string
+    const id = `wamid.${prefix}-s${Math.floor(i / 3)}`
+    statuses.push([id, status])
+    return { id, status, timestamp: String(1749416400 + i), recipient_id: '16505551234' }
+  })
+  const envelope = {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: '1',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: '1' },
+              messages,
+              statuses: items,
+            },
+          },
+        ],
+      },
+    ],
+  }
+  const json = JSON.stringify(envelope)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replaceAll('/', '\\/')
+  return { raw: Buffer.from(json), messageIds, statuses }
+}
+
+/** Every acknowledged batch is stored whole, and no batch is stored in part. */
+function verifyBatches(db: Database.Database, ledger: Ledger): string[] {
+  if (ledger.batches.length === 0) return []
+  const problems: string[] = []
+  const messages = new Set(db.prepare('SELECT message_id FROM messages').pluck().all() as string[])
+  const statuses = new Set(
+    (
+      db.prepare('SELECT message_id, status FROM message_statuses').all() as {
+        message_id: string
+        status: string
+      }[]
+    ).map((r) => `${r.message_id} ${r.status}`),
+  )
+  for (const [n, batch] of ledger.batches.entries()) {
+    const present =
+      batch.messageIds.filter((id) => messages.has(id)).length +
+      batch.statuses.filter(([id, status]) => statuses.has(`${id} ${status}`)).length
+    const total = batch.messageIds.length + batch.statuses.length
+    if (batch.ackedIn !== undefined && present !== total) {
+      problems.push(
+        `LOST: batch ${n}, acknowledged in cycle ${batch.ackedIn}, has ${present} of its ${total} items`,
+      )
+    } else if (present !== 0 && present !== total) {
+      problems.push(`HALF: batch ${n} (not acknowledged) has ${present} of its ${total} items stored`)
+    }
+  }
+  return problems
 }

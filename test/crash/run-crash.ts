@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { runCrashCycles } from './crash-harness.js'
 
-// `npm run test:crash [-- --cycles N] [--concurrency N]`: the long crash run.
+// `npm run test:crash [-- --cycles N] [--concurrency N] [--traffic webhook|whatsapp]`: the long crash run.
 
 function positiveInt(name: string, raw: string): number {
   const n = Number(raw)
@@ -16,14 +16,20 @@ const { values } = parseArgs({
   options: {
     cycles: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '32' },
+    traffic: { type: 'string', default: 'webhook' },
   },
 })
+if (values.traffic !== 'webhook' && values.traffic !== 'whatsapp') {
+  console.error(`--traffic must be webhook or whatsapp (got ${JSON.stringify(values.traffic)})`)
+  process.exit(2)
+}
+const traffic = values.traffic
 const cycles = positiveInt('cycles', values.cycles)
 const concurrency = positiveInt('concurrency', values.concurrency)
 
 const started = Date.now()
 try {
-  const result = await runCrashCycles({ cycles, concurrency, log: (line) => console.log(line) })
+  const result = await runCrashCycles({ cycles, concurrency, traffic, log: (line) => console.log(line) })
   console.log(
     `crash test passed: ${result.cycles} SIGKILL cycles, ${result.acknowledged} acknowledged messages ` +
       `checked present and unchanged (${result.duplicateAcks} duplicate 200s left them intact), ` +

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/logger.js'
-import { signBody } from '../../src/signature/verify-signature.js'
+import { signWebhookBody } from '../../src/sources/webhook/signature.js'
 import type { Message, MessageStore } from '../../src/storage/message-store.js'
 import { freshTestDatabase, type TestDatabase } from './test-database.js'
 
@@ -85,22 +85,26 @@ export function message(
   }
 }
 
+/** A body as the bytes to send: a Buffer as is, a string as UTF-8, anything else as JSON. */
+export function bytesOf(body: unknown): Buffer {
+  if (Buffer.isBuffer(body)) return body
+  return Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
+}
+
 /** POST /webhook with a correct signature over exactly the bytes sent. */
 export function postSigned(
   app: FastifyInstance,
   body: unknown,
   options: { headers?: Record<string, string>; secret?: string } = {},
 ) {
-  const raw = Buffer.isBuffer(body)
-    ? body
-    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
+  const raw = bytesOf(body)
   return app.inject({
     method: 'POST',
     url: '/webhook',
     payload: raw,
     headers: {
       'content-type': 'application/json',
-      'x-signature': signBody(options.secret ?? SECRET, raw),
+      'x-signature': signWebhookBody(options.secret ?? SECRET, raw),
       ...options.headers,
     },
   })

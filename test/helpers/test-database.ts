@@ -51,6 +51,8 @@ export interface TestDatabase {
   rows(): Promise<StoredRow[]>
   /** Runs SQL on the database behind the app's back (to break it, say). */
   execute(sql: string): Promise<void>
+  /** Reads rows behind the app's back, with SQL both databases understand. */
+  query(sql: string): Promise<Record<string, unknown>[]>
 }
 
 /**
@@ -97,6 +99,7 @@ function freshSqliteDatabase(t: TestContext, cleanup: () => void | Promise<void>
             .all() as StoredRow[],
       ),
     execute: async (sql) => withDb((db) => void db.exec(sql)),
+    query: async (sql) => withDb((db) => db.prepare(sql).all() as Record<string, unknown>[]),
   })
 }
 
@@ -129,5 +132,6 @@ async function freshPostgresDatabase(
       (await queryOnce(url, 'SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY seq'))
         .rows as StoredRow[],
     execute: async (sql) => void (await queryOnce(url, sql)),
+    query: async (sql) => (await queryOnce(url, sql)).rows,
   }
 }

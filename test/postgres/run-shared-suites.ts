@@ -14,6 +14,7 @@ const SHARED_SUITES = [
   'errors',
   'observability',
   'store-contract',
+  'whatsapp',
 ]
 
 if (POSTGRES_SKIP_REASON !== undefined) {

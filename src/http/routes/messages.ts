@@ -1,15 +1,25 @@
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../../errors.js'
 import type { MessageQuery, MessageStore } from '../../storage/message-store.js'
-import { type CursorFilters, decodeCursor, encodeCursor } from '../cursor.js'
+import { decodeCursor, encodeCursor, invalidCursor } from '../cursor.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
-import { MessagePageSchema, type MessagesQuery, MessagesQuerySchema } from '../schemas.js'
+import {
+  MessageDetailSchema,
+  MessagePageSchema,
+  type MessageParams,
+  MessageParamsSchema,
+  type MessagesQuery,
+  MessagesQuerySchema,
+} from '../schemas.js'
+
+/** An unencoded `+` in a query string decodes to a space: `?from=+9198…` means `+9198…`. */
+export const msisdnParameter = (value: string) => (value.startsWith(' ') ? `+${value.slice(1)}` : value)
 
 /**
  * GET /messages: filters combine with AND and apply before paging. Besides limit/offset,
  * a `cursor` resumes after the last row of a previous page; whenever a next page exists
  * its URL is in `Link: <…>; rel="next"` (RFC 8288), with the same filters. The JSON body is
- * the contract's, unchanged.
+ * the contract's, unchanged. GET /messages/{message_id}: one message with everything kept.
  */
 export async function messagesRoutes(app: FastifyInstance, deps: { store: MessageStore }) {
   app.get<{ Querystring: MessagesQuery }>(
@@ -17,23 +27,15 @@ export async function messagesRoutes(app: FastifyInstance, deps: { store: Messag
     { schema: { querystring: MessagesQuerySchema, response: { 200: MessagePageSchema } } },
     async (request, reply) => {
       const { limit, offset, from, since, q, cursor } = request.query
-      const filters: CursorFilters = {}
-      // An unencoded `+` in a query string decodes to a space: `?from=+9198…` means `+9198…`.
-      if (from) filters.from = from.startsWith(' ') ? `+${from.slice(1)}` : from
+      const filters: { from?: string; since?: string; q?: string } = {}
+      if (from) filters.from = msisdnParameter(from)
       if (since !== undefined) filters.since = since
       if (q) filters.q = q
+      const scope = [filters.from, filters.since, filters.q]
       const query: MessageQuery = { limit, offset, ...filters }
       if (cursor) {
-        const after = decodeCursor(cursor, filters)
-        if (after === null) {
-          throw new AppError('validation_error', [
-            {
-              loc: ['query', 'cursor'],
-              msg: 'Cursor is malformed or was made for other filters',
-              type: 'value_error',
-            },
-          ])
-        }
+        const after = decodeCursor(cursor, scope)
+        if (after === null) throw invalidCursor()
         query.after = after
       }
       // No stored sender or text holds a NUL (the webhook refuses it), so such a filter
@@ -45,7 +47,7 @@ export async function messagesRoutes(app: FastifyInstance, deps: { store: Messag
         const next = new URLSearchParams({
           limit: String(limit),
           ...filters,
-          cursor: encodeCursor(page.next, filters),
+          cursor: encodeCursor(page.next, scope),
         })
         reply.header('link', `</messages?${next}>; rel="next"`)
       }
@@ -53,4 +55,16 @@ export async function messagesRoutes(app: FastifyInstance, deps: { store: Messag
     },
   )
   refuseOtherMethods(app, '/messages', ['GET'])
+
+  app.get<{ Params: MessageParams }>(
+    '/messages/:message_id',
+    { schema: { params: MessageParamsSchema, response: { 200: MessageDetailSchema } } },
+    async (request) => {
+      const id = request.params.message_id
+      const message = id.includes('\0') ? null : await deps.store.getMessage(id)
+      if (message === null) throw new AppError('not_found', 'Not Found')
+      return message
+    },
+  )
+  refuseOtherMethods(app, '/messages/:message_id', ['GET'])
 }

@@ -40,6 +40,42 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- What a provider's message keeps beside the contract's fields (sources/whatsapp/).
+      -- Columns with a constant default are added without rewriting the table.
+      ALTER TABLE messages
+        ADD COLUMN source text NOT NULL DEFAULT 'webhook',
+        ADD COLUMN type text,
+        ADD COLUMN contact_name text,
+        ADD COLUMN phone_number_id text,
+        ADD COLUMN payload json;  -- json, not jsonb: it keeps any item as sent, escaped NUL characters included
+      -- Delivery statuses, once per (message, status), usually of messages the business sent
+      -- (which Inlet never stored), so no foreign key.
+      CREATE TABLE message_statuses (
+        message_id   text COLLATE "C" NOT NULL,
+        status       text NOT NULL,
+        ts           text NOT NULL,  -- YYYY-MM-DDTHH:MM:SSZ
+        recipient_id text NOT NULL,
+        errors       json,
+        received_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (message_id, status)
+      );
+      -- The current status of each message: the highest rank received (domain/message-status.ts).
+      CREATE TABLE status_current (
+        message_id   text COLLATE "C" NOT NULL PRIMARY KEY,
+        status       text NOT NULL,
+        rank         smallint NOT NULL,
+        updated_at   text NOT NULL,
+        updated_key  text COLLATE "C" NOT NULL,
+        recipient_id text COLLATE "C" NOT NULL
+      );
+      CREATE INDEX status_current_by_time ON status_current (updated_key, message_id);
+      CREATE INDEX status_current_by_status ON status_current (status, updated_key, message_id);
+      CREATE INDEX status_current_by_recipient ON status_current (recipient_id, updated_key, message_id);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

@@ -1,16 +1,31 @@
 import pg from 'pg'
+import { statusRank } from '../../domain/message-status.js'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { StorageUnavailableError } from '../../errors.js'
-import { InsertQueue, type PendingInsert } from '../insert-queue.js'
+import {
+  CURRENT_STATUS_COLUMNS,
+  type CurrentStatusRow,
+  type MessageDetailRow,
+  messageDetail,
+  type StatusHistoryRow,
+  statusDetails,
+} from '../detail-rows.js'
+import { InsertQueue, type PendingUnit } from '../insert-queue.js'
 import type {
+  IngestBatch,
+  IngestResult,
   InsertOutcome,
-  Message,
+  MessageDetail,
   MessagePage,
   MessageQuery,
   MessageStore,
+  NewMessage,
   SenderCount,
   Stats,
+  StatusDetail,
+  StatusPage,
+  StatusQuery,
   StoreHealth,
 } from '../message-store.js'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
@@ -52,23 +67,46 @@ const RETRIES = 3
  */
 const INSERT_BATCH_SQL = `
   WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-      WITH ORDINALITY AS i (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, n)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+      WITH ORDINALITY AS i (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded,
+        source, type, contact_name, phone_number_id, payload, n)
   ), inserted AS (
-    INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded)
-    SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded FROM input ORDER BY n
+    INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded,
+      source, type, contact_name, phone_number_id, payload)
+    SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded,
+      source, type, contact_name, phone_number_id, payload::json FROM input ORDER BY n
     ON CONFLICT (message_id) DO NOTHING
     RETURNING message_id, from_msisdn
   ), senders AS (
     INSERT INTO sender_counts (from_msisdn, shard, count)
-    SELECT from_msisdn, $8::smallint, count(*) FROM inserted GROUP BY from_msisdn ORDER BY from_msisdn
+    SELECT from_msisdn, $13::smallint, count(*) FROM inserted GROUP BY from_msisdn ORDER BY from_msisdn
     ON CONFLICT (from_msisdn, shard) DO UPDATE SET count = sender_counts.count + excluded.count
   ), totals AS (
     INSERT INTO message_totals (shard, total)
-    SELECT $8::smallint, count(*) FROM inserted HAVING count(*) > 0
+    SELECT $13::smallint, count(*) FROM inserted HAVING count(*) > 0
     ON CONFLICT (shard) DO UPDATE SET total = message_totals.total + excluded.total
+  ), status_input AS (
+    SELECT * FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::smallint[])
+      WITH ORDINALITY AS s (message_id, status, ts, recipient_id, errors, rank, n)
+  ), statuses AS (
+    INSERT INTO message_statuses (message_id, status, ts, recipient_id, errors)
+    SELECT message_id, status, ts, recipient_id, errors::json FROM status_input ORDER BY n
+    ON CONFLICT (message_id, status) DO NOTHING
+    RETURNING message_id, status, ts, recipient_id
+  ), current AS (
+    -- One row per message (an upsert may touch a row once per statement): the highest rank
+    -- of those just stored, which replaces the current one only if it ranks higher.
+    INSERT INTO status_current (message_id, status, rank, updated_at, updated_key, recipient_id)
+    SELECT DISTINCT ON (n.message_id) n.message_id, n.status, i.rank, n.ts, left(n.ts, 19), n.recipient_id
+    FROM statuses AS n JOIN status_input AS i ON i.message_id = n.message_id AND i.status = n.status
+    ORDER BY n.message_id, i.rank DESC
+    ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, rank = excluded.rank,
+      updated_at = excluded.updated_at, updated_key = excluded.updated_key, recipient_id = excluded.recipient_id
+    WHERE excluded.rank > status_current.rank
   )
-  SELECT message_id FROM inserted`
+  SELECT 'm' AS kind, message_id, NULL AS status FROM inserted
+  UNION ALL SELECT 's', message_id, status FROM statuses`
 
 /** Everything /stats shows, read in one statement (one snapshot), from counters and index ends. */
 const STATS_SQL = `
@@ -81,9 +119,10 @@ const STATS_SQL = `
        FROM (SELECT from_msisdn AS f, sum(count) AS c FROM sender_counts
              GROUP BY from_msisdn ORDER BY c DESC, from_msisdn LIMIT 10) AS top) AS top`
 
-/** The contract's order, as JavaScript compares message_ids: UTF-8 bytes. */
-const byMessageId = (a: PendingInsert, b: PendingInsert) =>
-  Buffer.compare(Buffer.from(a.message.message_id), Buffer.from(b.message.message_id))
+/** The order PostgreSQL's COLLATE "C" gives: UTF-8 bytes. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
+
+const statusKey = (messageId: string, status: string) => `${messageId}\0${status}`
 
 /** LIKE treats `%`, `_` and `\` specially; q is literal, so they are escaped. */
 const likeContaining = (folded: string) => `%${folded.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
@@ -178,39 +217,56 @@ export class PostgresMessageStore implements MessageStore {
     }
   }
 
-  insert(message: Message): Promise<InsertOutcome> {
-    return this.inserts.push(message)
+  insert(message: NewMessage): Promise<InsertOutcome> {
+    return this.inserts.pushOne(message)
   }
 
-  /** Writes a batch and settles each caller's promise; never rejects itself. */
-  private async commitBatch(batch: PendingInsert[]): Promise<void> {
-    const rows = [...batch].sort(byMessageId) // stable: repeats of an id keep arrival order
+  ingest(batch: IngestBatch): Promise<IngestResult> {
+    return this.inserts.push(batch)
+  }
+
+  /** Writes a batch of units and settles each caller's promise; never rejects itself. */
+  private async commitBatch(batch: PendingUnit[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const created = await this.writeRows(rows)
-        for (const row of rows) {
-          const id = row.message.message_id
-          row.resolve(created.delete(id) ? 'created' : 'duplicate') // the first of repeats wins
+        const { messages, statuses } = await this.writeUnits(batch)
+        // The first of repeats of a key wins (the statement inserts in arrival order).
+        const outcome = (created: Set<string>, key: string): InsertOutcome =>
+          created.delete(key) ? 'created' : 'duplicate'
+        for (const unit of batch) {
+          unit.resolve({
+            messages: unit.messages.map(({ message }) => outcome(messages, message.message_id)),
+            statuses: unit.statuses.map((s) => outcome(statuses, statusKey(s.messageId, s.status))),
+          })
         }
         return
       } catch (error) {
         if (isRetryable(error) && attempt < RETRIES) continue
         const mapped = toStoreError(error)
-        if (mapped instanceof StorageUnavailableError || rows.length === 1) {
-          for (const row of rows) row.reject(mapped)
+        if (mapped instanceof StorageUnavailableError || batch.length === 1) {
+          for (const unit of batch) unit.reject(mapped)
           return
         }
-        // One row's data broke the statement: write each alone, so only that row fails.
-        await Promise.all(rows.map((row) => this.commitBatch([row])))
+        // One unit's data broke the statement: write each alone, so only that unit fails.
+        await Promise.all(batch.map((unit) => this.commitBatch([unit])))
         return
       }
     }
   }
 
-  /** Inserts the rows in one statement; returns the message_ids it created. */
-  private async writeRows(rows: PendingInsert[]): Promise<Set<string>> {
-    const columns: (string | null)[][] = [[], [], [], [], [], [], []]
-    for (const { message: m, tsKey } of rows) {
+  /**
+   * Inserts the units' rows in one statement (one round trip, committed by itself): the
+   * messages sorted by message_id and the statuses by (message_id, status), so concurrent
+   * batches from different replicas take their locks in one order. Returns what it created.
+   */
+  private async writeUnits(batch: PendingUnit[]): Promise<{ messages: Set<string>; statuses: Set<string> }> {
+    const messages = batch.flatMap((unit) => unit.messages)
+    // Stable sorts: repeats of a key keep their arrival order.
+    messages.sort((a, b) => byteOrder(a.message.message_id, b.message.message_id))
+    const statuses = batch.flatMap((unit) => unit.statuses)
+    statuses.sort((a, b) => byteOrder(a.messageId, b.messageId) || byteOrder(a.status, b.status))
+    const columns: (string | null)[][] = Array.from({ length: 12 }, () => [])
+    for (const { message: m, tsKey } of messages) {
       const values = [
         m.message_id,
         m.from,
@@ -219,12 +275,98 @@ export class PostgresMessageStore implements MessageStore {
         tsKey,
         m.text,
         m.text === null ? null : foldCase(m.text),
+        m.source ?? 'webhook',
+        m.type ?? null,
+        m.contactName ?? null,
+        m.phoneNumberId ?? null,
+        m.payload ?? null,
       ]
       for (const [i, value] of values.entries()) columns[i]?.push(value)
     }
+    const statusColumns: (string | number | null)[][] = Array.from({ length: 6 }, () => [])
+    for (const st of statuses) {
+      const values = [st.messageId, st.status, st.ts, st.recipientId, st.errors, statusRank(st.status)]
+      for (const [i, value] of values.entries()) statusColumns[i]?.push(value)
+    }
     const shard = Math.floor(Math.random() * COUNTER_SHARDS)
-    const result = await this.pool.query<{ message_id: string }>(INSERT_BATCH_SQL, [...columns, shard])
-    return new Set(result.rows.map((r) => r.message_id))
+    const result = await this.pool.query<{ kind: 'm' | 's'; message_id: string; status: string | null }>(
+      INSERT_BATCH_SQL,
+      [...columns, shard, ...statusColumns],
+    )
+    const created = { messages: new Set<string>(), statuses: new Set<string>() }
+    for (const row of result.rows) {
+      if (row.kind === 'm') created.messages.add(row.message_id)
+      else created.statuses.add(statusKey(row.message_id, row.status as string))
+    }
+    return created
+  }
+
+  async getMessage(messageId: string): Promise<MessageDetail | null> {
+    const [row] = await this.query<MessageDetailRow>(
+      `SELECT message_id, from_msisdn, to_msisdn, ts, text, source, type, contact_name, payload,
+         to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS received_at
+       FROM messages WHERE message_id = $1`,
+      [messageId],
+    )
+    return row === undefined ? null : messageDetail(row)
+  }
+
+  async getStatus(messageId: string): Promise<StatusDetail | null> {
+    const rows = await this.query<CurrentStatusRow>(
+      `SELECT ${CURRENT_STATUS_COLUMNS} FROM status_current WHERE message_id = $1`,
+      [messageId],
+    )
+    const [detail] = await this.withHistory(rows)
+    return detail ?? null
+  }
+
+  async listStatuses(query: StatusQuery): Promise<StatusPage> {
+    const params: unknown[] = []
+    const param = (value: unknown) => {
+      params.push(value)
+      return `$${params.length}`
+    }
+    const filters: string[] = []
+    if (query.status !== undefined) filters.push(`status = ${param(query.status)}`)
+    if (query.recipient !== undefined) filters.push(`recipient_id = ${param(query.recipient)}`)
+    if (query.since !== undefined) filters.push(`updated_key >= ${param(timestampSortKey(query.since))}`)
+    const pageFilters = [...filters]
+    if (query.after !== undefined) {
+      pageFilters.push(
+        `(updated_key, message_id) > (${param(query.after.key)}, ${param(query.after.messageId)})`,
+      )
+    }
+    const where = (f: string[]) => (f.length > 0 ? `WHERE ${f.join(' AND ')}` : '')
+    // One statement: the total and the page see the same rows.
+    const rows = await this.query<CurrentStatusRow & { total: string }>(
+      `SELECT t.total, p.* FROM (SELECT count(*) AS total FROM status_current ${where(filters)}) AS t
+       LEFT JOIN LATERAL (
+         SELECT ${CURRENT_STATUS_COLUMNS} FROM status_current ${where(pageFilters)}
+         ORDER BY updated_key, message_id LIMIT ${param(query.limit + 1)} OFFSET ${param(query.offset)}
+       ) AS p ON true
+       ORDER BY p.updated_key, p.message_id`,
+      params,
+    )
+    const total = Number(rows[0]?.total ?? 0)
+    const page = rows.filter((row) => row.message_id !== null)
+    const more = page.length > query.limit
+    if (more) page.length = query.limit
+    const last = page.at(-1)
+    return {
+      data: await this.withHistory(page),
+      total,
+      ...(more && last ? { next: { key: last.updated_key, messageId: last.message_id } } : {}),
+    }
+  }
+
+  /** Each current status with every status received for its message. */
+  private async withHistory(rows: CurrentStatusRow[]): Promise<StatusDetail[]> {
+    if (rows.length === 0) return []
+    const history = await this.query<StatusHistoryRow>(
+      'SELECT message_id, status, ts, errors FROM message_statuses WHERE message_id = ANY($1)',
+      [rows.map((r) => r.message_id)],
+    )
+    return statusDetails(rows, history)
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {

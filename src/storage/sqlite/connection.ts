@@ -39,3 +39,21 @@ export function openReadConnection(file: string, searchFile?: string): Database.
   if (searchFile !== undefined) db.prepare(`ATTACH DATABASE ? AS ${SEARCH_SCHEMA}`).run(searchFile)
   return db
 }
+
+/** A prepared statement per distinct SQL text: reads come in a few shapes, each prepared once. */
+export function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+  const prepared = new Map<string, Database.Statement>()
+  return (sql) => {
+    let statement = prepared.get(sql)
+    if (statement === undefined) {
+      statement = db.prepare(sql)
+      prepared.set(sql, statement)
+    }
+    return statement
+  }
+}
+
+/** Runs a read in one transaction, so that everything it reads comes from one snapshot. */
+export function inSnapshot(db: Database.Database): <T>(run: () => T) => T {
+  return db.transaction((run: () => unknown) => run()) as <T>(run: () => T) => T
+}

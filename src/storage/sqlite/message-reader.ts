@@ -1,7 +1,16 @@
 import type Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
-import type { Message, MessagePage, MessageQuery, PagePosition, Stats } from '../message-store.js'
+import { type MessageDetailRow, messageDetail } from '../detail-rows.js'
+import type {
+  Message,
+  MessageDetail,
+  MessagePage,
+  MessageQuery,
+  PagePosition,
+  Stats,
+} from '../message-store.js'
+import { inSnapshot, statementCache } from './connection.js'
 import { choosePagePlan, indexMatchesWorthKnowing, type PagePlan } from './search-plan.js'
 
 /** A count of the rows matching one filter, among the rows up to a rowid. */
@@ -24,6 +33,9 @@ interface MessageRow {
   ts_key: string
   text: string | null
 }
+
+/** A messages row as SQLite keeps it: the payload is JSON text. */
+type StoredDetailRow = Omit<MessageDetailRow, 'payload'> & { payload: string | null }
 
 /** The trigram index answers queries of at least this many code points. */
 const TRIGRAM = 3
@@ -92,11 +104,12 @@ function compareRows(a: MessageRow, b: MessageRow): number {
  */
 export class MessageReader {
   private readonly statements
-  private readonly prepared = new Map<string, Database.Statement>()
+  private readonly cached: (sql: string) => Database.Statement
   private readonly snapshot: <T>(run: () => T) => T
 
-  constructor(private readonly db: Database.Database) {
-    this.snapshot = db.transaction((run) => run()) as <T>(run: () => T) => T
+  constructor(readonly db: Database.Database) {
+    this.snapshot = inSnapshot(db)
+    this.cached = statementCache(db)
     this.statements = {
       totals: db.prepare('SELECT total, senders, first_ts, last_ts FROM message_totals WHERE id = 1'),
       total: db.prepare('SELECT total FROM message_totals WHERE id = 1').pluck(),
@@ -121,6 +134,20 @@ export class MessageReader {
       matchesUpTo: db.prepare(`SELECT COUNT(*) FROM (${SEARCH_MATCHES} LIMIT ?)`).pluck(),
       searchCount: db.prepare(`SELECT COUNT(*) FROM (${SEARCH_MATCHES})`).pluck(),
     }
+  }
+
+  /** One message with everything kept about it, or null. */
+  getMessage(messageId: string): MessageDetail | null {
+    const row = this.cached(
+      `SELECT message_id, from_msisdn, to_msisdn, ts, text, source, type, contact_name,
+         created_at AS received_at, payload
+       FROM messages WHERE message_id = ?`,
+    ).get(messageId) as StoredDetailRow | undefined
+    if (row === undefined) return null
+    return messageDetail({
+      ...row,
+      payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown),
+    })
   }
 
   stats(): Stats {
@@ -478,16 +505,6 @@ export class MessageReader {
       total,
       ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id } } : {}),
     }
-  }
-
-  /** Statements for the few shapes of read, prepared once each. */
-  private cached(sql: string): Database.Statement {
-    let statement = this.prepared.get(sql)
-    if (statement === undefined) {
-      statement = this.db.prepare(sql)
-      this.prepared.set(sql, statement)
-    }
-    return statement
   }
 }
 

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3'
+import { type MessageStatus, statusRank } from '../../domain/message-status.js'
+import { timestampSortKey } from '../../domain/timestamp.js'
 import { REBUILD_COUNTERS_SQL } from './migrations.js'
-import type { InsertRow, RowError, RowOutcome } from './protocol.js'
+import type { InsertRow, InsertUnit, RowError, UnitOutcome } from './protocol.js'
 
 /** The readiness probe's row: bigger than a page, so it needs pages of its own. */
 const WRITE_PROBE_BYTES = 16 * 1024
@@ -51,9 +53,26 @@ export class MessageWriter {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT unit'),
+      release: db.prepare('RELEASE unit'),
+      rollbackToSavepoint: db.prepare('ROLLBACK TO unit'),
       insert: db.prepare(
-        `INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+        `INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text,
+           source, type, contact_name, phone_number_id, payload, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+      ),
+      // Once per (message, status); a new one moves the current status only forward.
+      insertStatus: db.prepare(
+        `INSERT INTO message_statuses (message_id, status, ts, recipient_id, errors, received_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, status) DO NOTHING`,
+      ),
+      moveCurrentStatus: db.prepare(
+        `INSERT INTO status_current (message_id, status, rank, updated_at, updated_key, recipient_id)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, rank = excluded.rank,
+           updated_at = excluded.updated_at, updated_key = excluded.updated_key,
+           recipient_id = excluded.recipient_id
+         WHERE excluded.rank > status_current.rank`,
       ),
       countSender: db
         .prepare(
@@ -88,58 +107,63 @@ export class MessageWriter {
   }
 
   /**
-   * Writes a batch in one transaction and returns each row's outcome. A row that fails on
-   * its own gets its error and its neighbours still commit; if that failure aborted the
-   * transaction, the batch is retried without the row. Throws when the transaction as a
-   * whole cannot commit.
+   * Writes a batch of units in one transaction and returns each unit's outcomes. A unit
+   * that fails on its own (a constraint) gets its error, and only its rows are undone (a
+   * savepoint, when it has more than one row: a failed statement undoes itself); the other
+   * units still commit. Throws when the transaction as a whole cannot commit.
    */
-  commit(batch: InsertRow[]): RowOutcome[] {
-    const { begin, commit, rollback, insert } = this.statements
-    const outcomes: RowOutcome[] = new Array(batch.length)
-    let pending = batch.map((_, i) => i)
-    while (pending.length > 0) {
-      try {
-        begin.run()
-      } catch (error) {
-        throw this.failed(error)
-      }
-      let abortedAt = -1
-      const createdAt = this.clock().toISOString()
-      const created: InsertRow[] = []
-      for (const [n, i] of pending.entries()) {
-        const row = batch[i] as InsertRow
-        try {
-          const result = insert.run(row[0], row[1], row[2], row[3], row[4], row[5], createdAt)
-          outcomes[i] = result.changes === 1 ? 1 : 0
-          if (result.changes === 1) created.push(row)
-        } catch (error) {
-          if (!isRowError(error)) {
-            if (this.db.inTransaction) rollback.run()
-            throw this.failed(error)
-          }
-          outcomes[i] = describeError(error)
-          if (!this.db.inTransaction) {
-            abortedAt = n
-            break
-          }
-        }
-      }
-      if (abortedAt >= 0) {
-        pending = pending.filter((_, n) => n !== abortedAt)
-        continue
-      }
-      try {
-        this.updateCounters(created)
-        commit.run()
-      } catch (error) {
-        if (this.db.inTransaction) rollback.run()
-        throw this.failed(error)
-      }
-      this.transactions += 1
-      this.writesFailing = false
-      return outcomes
+  commit(units: InsertUnit[]): UnitOutcome[] {
+    const s = this.statements
+    try {
+      s.begin.run()
+    } catch (error) {
+      throw this.failed(error)
     }
-    return outcomes // every row failed on its own
+    const receivedAt = this.clock().toISOString()
+    const created: InsertRow[] = []
+    const outcomes: UnitOutcome[] = []
+    for (const unit of units) {
+      const guarded = unit.messages.length + unit.statuses.length > 1
+      try {
+        if (guarded) s.savepoint.run()
+        const messages = unit.messages.map((row) => {
+          const done = s.insert.run(...row, receivedAt).changes === 1
+          return done ? 1 : 0
+        })
+        const statuses = unit.statuses.map(([messageId, status, ts, recipientId, errors]) => {
+          if (s.insertStatus.run(messageId, status, ts, recipientId, errors, receivedAt).changes === 0)
+            return 0
+          const rank = statusRank(status as MessageStatus)
+          s.moveCurrentStatus.run(messageId, status, rank, ts, timestampSortKey(ts), recipientId)
+          return 1
+        })
+        if (guarded) s.release.run()
+        unit.messages.forEach((row, i) => {
+          if (messages[i] === 1) created.push(row)
+        })
+        outcomes.push({ messages, statuses })
+      } catch (error) {
+        if (!isRowError(error) || !this.db.inTransaction) {
+          if (this.db.inTransaction) s.rollback.run()
+          throw this.failed(error)
+        }
+        if (guarded) {
+          s.rollbackToSavepoint.run()
+          s.release.run()
+        }
+        outcomes.push(describeError(error))
+      }
+    }
+    try {
+      this.updateCounters(created)
+      s.commit.run()
+    } catch (error) {
+      if (this.db.inTransaction) s.rollback.run()
+      throw this.failed(error)
+    }
+    this.transactions += 1
+    this.writesFailing = false
+    return outcomes
   }
 
   /** Marks writes as failing when the storage (not a row) is at fault; returns the error. */

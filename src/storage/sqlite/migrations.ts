@@ -127,6 +127,42 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE sender_rows RENAME TO sender_index;
     `,
   },
+  {
+    version: 7,
+    sql: `
+      -- What a provider's message keeps beside the contract's fields (sources/whatsapp/).
+      -- Adding columns is instant in SQLite, whatever the table's size.
+      ALTER TABLE messages ADD COLUMN source TEXT NOT NULL DEFAULT 'webhook';
+      ALTER TABLE messages ADD COLUMN type TEXT;
+      ALTER TABLE messages ADD COLUMN contact_name TEXT;
+      ALTER TABLE messages ADD COLUMN phone_number_id TEXT;
+      ALTER TABLE messages ADD COLUMN payload TEXT;  -- the provider's item, JSON
+      -- Delivery statuses, once per (message, status), usually of messages the business sent
+      -- (which Inlet never stored), so no foreign key.
+      CREATE TABLE message_statuses (
+        message_id   TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        ts           TEXT NOT NULL,   -- YYYY-MM-DDTHH:MM:SSZ
+        recipient_id TEXT NOT NULL,
+        errors       TEXT,            -- JSON array, as the provider sent it
+        received_at  TEXT NOT NULL,
+        PRIMARY KEY (message_id, status)
+      ) WITHOUT ROWID;
+      -- The current status of each message: the highest rank received (domain/message-status.ts).
+      CREATE TABLE status_current (
+        message_id   TEXT NOT NULL PRIMARY KEY,
+        status       TEXT NOT NULL,
+        rank         INTEGER NOT NULL,
+        updated_at   TEXT NOT NULL,   -- the ts of the current status
+        updated_key  TEXT NOT NULL,   -- its sort key (domain/timestamp.ts)
+        recipient_id TEXT NOT NULL
+      ) WITHOUT ROWID;
+      -- GET /statuses: in (updated_at, message_id) order, by itself or by status or recipient.
+      CREATE INDEX status_current_by_time ON status_current (updated_key, message_id);
+      CREATE INDEX status_current_by_status ON status_current (status, updated_key, message_id);
+      CREATE INDEX status_current_by_recipient ON status_current (recipient_id, updated_key, message_id);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

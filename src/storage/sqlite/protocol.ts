@@ -3,8 +3,32 @@
  * only: they cross threads by structured clone, and one message carries a whole batch.
  */
 
-/** A message as the writer stores it: message_id, from, to, ts, ts_key, text. */
-export type InsertRow = [string, string, string, string, string, string | null]
+/**
+ * A message as the writer stores it: message_id, from, to, ts, ts_key, text, source, type,
+ * contact_name, phone_number_id, payload.
+ */
+export type InsertRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+]
+
+/** A status as the writer stores it: message_id, status, ts, recipient_id, errors. */
+export type StatusRow = [string, string, string, string, string | null]
+
+/** One caller's writes: committed together or not at all. */
+export interface InsertUnit {
+  messages: InsertRow[]
+  statuses: StatusRow[]
+}
 
 /** A row's own failure (a constraint), sent back to the caller who inserted it. */
 export interface RowError {
@@ -12,11 +36,11 @@ export interface RowError {
   message: string
 }
 
-/** Per row of a batch: 1 created, 0 duplicate, or the row's own error. */
-export type RowOutcome = 1 | 0 | RowError
+/** Per unit of a batch: 1 created or 0 duplicate for each of its rows, or the unit's own error. */
+export type UnitOutcome = { messages: (1 | 0)[]; statuses: (1 | 0)[] } | RowError
 
 export type WriterRequest =
-  | { kind: 'insert'; batch: number; rows: InsertRow[] }
+  | { kind: 'insert'; batch: number; units: InsertUnit[] }
   /** Readiness: answers the schema version, and tries a real write while writes fail. */
   | { kind: 'health'; id: number }
   /** Recomputes counters and indexes from the messages (after a bulk load behind the store). */
@@ -32,7 +56,7 @@ export type WriterRequest =
 
 export type WriterReply =
   | { kind: 'ready' }
-  | { kind: 'inserted'; batch: number; outcomes: RowOutcome[]; transactions: number }
+  | { kind: 'inserted'; batch: number; outcomes: UnitOutcome[]; transactions: number }
   /** The whole batch could not commit (disk full, lock held elsewhere, I/O error). */
   | { kind: 'insert-failed'; batch: number; message: string; code: string | undefined }
   | { kind: 'health'; id: number; database: boolean; schemaVersion: number | null }

@@ -5,10 +5,11 @@ import { spawnSync } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { workerData } from 'piscina'
-import type { MessageQuery } from '../message-store.js'
+import type { MessageQuery, StatusQuery } from '../message-store.js'
 import { openReadConnection } from './connection.js'
 import { hold } from './hold.js'
 import { type KnownCount, MessageReader } from './message-reader.js'
+import { StatusReader } from './status-reader.js'
 
 export interface ReaderThreadData {
   file: string
@@ -26,6 +27,9 @@ export interface ReaderThreadData {
 export type ReadTask =
   | { kind: 'list'; query: MessageQuery; known: KnownCount | null }
   | { kind: 'stats' }
+  | { kind: 'message'; messageId: string }
+  | { kind: 'status'; messageId: string }
+  | { kind: 'statuses'; query: StatusQuery }
   /** Fault injection for tests: count in `gate[1]`, then keep this thread busy until `gate[0]` is non-zero. */
   | { kind: 'hold'; gate: Int32Array }
 
@@ -55,9 +59,12 @@ lowerPriority()
 const { file, searchFile, opening } = workerData as ReaderThreadData
 Atomics.add(opening, 0, 1)
 let reader: MessageReader
+let statuses: StatusReader
 try {
   if (Atomics.load(opening, 1) !== 0) throw new Error('the store is closing')
-  reader = new MessageReader(openReadConnection(file, searchFile))
+  const db = openReadConnection(file, searchFile)
+  reader = new MessageReader(db)
+  statuses = new StatusReader(db)
   Atomics.add(opening, 2, 1)
   Atomics.notify(opening, 2)
 } finally {
@@ -71,6 +78,12 @@ export default function read(task: ReadTask): unknown {
       return reader.list(task.query, task.known)
     case 'stats':
       return reader.stats()
+    case 'message':
+      return reader.getMessage(task.messageId)
+    case 'status':
+      return statuses.get(task.messageId)
+    case 'statuses':
+      return statuses.list(task.query)
     case 'hold':
       hold(task.gate)
       return null

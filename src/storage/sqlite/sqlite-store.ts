@@ -5,20 +5,26 @@ import { Piscina } from 'piscina'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { QueryTimeoutError, ReadsOverloadedError, StorageUnavailableError } from '../../errors.js'
-import { InsertQueue, type PendingInsert } from '../insert-queue.js'
+import { batchesOf, InsertQueue, type PendingUnit, unitRows } from '../insert-queue.js'
 import type {
+  IngestBatch,
+  IngestResult,
   InsertOutcome,
-  Message,
+  MessageDetail,
   MessagePage,
   MessageQuery,
   MessageStore,
+  NewMessage,
   Stats,
+  StatusDetail,
+  StatusPage,
+  StatusQuery,
   StoreHealth,
 } from '../message-store.js'
 import { CountCache } from './count-cache.js'
 import type { ListResult } from './message-reader.js'
 import { SCHEMA_VERSION } from './migrations.js'
-import type { RowError, WriterReply, WriterRequest } from './protocol.js'
+import type { RowError, UnitOutcome, WriterReply, WriterRequest } from './protocol.js'
 import type { ReaderThreadData, ReadTask } from './reader-thread.js'
 import { searchIndexFile } from './search-index.js'
 import { threadUrl } from './thread-url.js'
@@ -96,9 +102,9 @@ export class SqliteMessageStore implements MessageStore {
   private readonly inserts: InsertQueue
   private readonly counts = new CountCache(COUNT_CACHE_ENTRIES)
   /** Batches sent to the writer and not yet answered, by batch number. */
-  private readonly inFlight = new Map<number, PendingInsert[]>()
-  /** Inserts waiting for the batch in flight to be answered (see sendBatch). */
-  private readonly waiting: PendingInsert[] = []
+  private readonly inFlight = new Map<number, PendingUnit[]>()
+  /** Writes waiting for the batch in flight to be answered (see sendBatch). */
+  private waiting: PendingUnit[] = []
   /** Called once the batch in flight is answered (shutdown waits for the queue to drain). */
   private whenBatchAnswered: (() => void) | undefined
   /** Other requests to the writer not yet answered, by id. */
@@ -226,9 +232,9 @@ export class SqliteMessageStore implements MessageStore {
 
   /** Every write not yet answered, sent or still waiting here, fails with `error`. */
   private failUnanswered(error: unknown): void {
-    for (const batch of this.inFlight.values()) for (const row of batch) row.reject(error)
+    for (const batch of this.inFlight.values()) for (const unit of batch) unit.reject(error)
     this.inFlight.clear()
-    for (const row of this.waiting.splice(0)) row.reject(error)
+    for (const unit of this.waiting.splice(0)) unit.reject(error)
     for (const request of this.requests.values()) request.reject(error)
     this.requests.clear()
   }
@@ -241,13 +247,14 @@ export class SqliteMessageStore implements MessageStore {
         this.inFlight.delete(reply.batch)
         this.writerTransactions = reply.transactions
         this.commits.transactions = this.transactionsBefore + reply.transactions
-        this.commits.rows += batch.length
+        this.commits.rows += batch.reduce((rows, unit) => rows + unitRows(unit), 0)
         this.sendWaiting()
-        for (const [i, row] of batch.entries()) {
-          const outcome = reply.outcomes[i]
-          if (outcome === 1) row.resolve('created')
-          else if (outcome === 0) row.resolve('duplicate')
-          else row.reject(rowError(outcome as RowError))
+        const outcome = (bit: 1 | 0): InsertOutcome => (bit === 1 ? 'created' : 'duplicate')
+        for (const [i, unit] of batch.entries()) {
+          const result = reply.outcomes[i] as UnitOutcome
+          if ('code' in result) unit.reject(rowError(result))
+          else
+            unit.resolve({ messages: result.messages.map(outcome), statuses: result.statuses.map(outcome) })
         }
         return
       }
@@ -256,7 +263,7 @@ export class SqliteMessageStore implements MessageStore {
         this.inFlight.delete(reply.batch)
         this.sendWaiting()
         const error = new StorageUnavailableError({ cause: rowError(reply) })
-        for (const row of batch ?? []) row.reject(error)
+        for (const unit of batch ?? []) unit.reject(error)
         return
       }
       case 'health':
@@ -374,8 +381,12 @@ export class SqliteMessageStore implements MessageStore {
     })
   }
 
-  insert(message: Message): Promise<InsertOutcome> {
-    return this.inserts.push(message)
+  insert(message: NewMessage): Promise<InsertOutcome> {
+    return this.inserts.pushOne(message)
+  }
+
+  ingest(batch: IngestBatch): Promise<IngestResult> {
+    return this.inserts.push(batch)
   }
 
   /**
@@ -384,13 +395,13 @@ export class SqliteMessageStore implements MessageStore {
    * of microseconds whatever it holds, so under load this sends one per commit, not one per
    * event-loop turn (measured: 8 % of the main thread at 2,500 webhooks/s before).
    */
-  private sendBatch(batch: PendingInsert[]): void {
+  private sendBatch(batch: PendingUnit[]): void {
     if (this.writerDown || this.closed !== undefined) {
       const error = new StorageUnavailableError()
-      for (const row of batch) row.reject(error)
+      for (const unit of batch) unit.reject(error)
       return
     }
-    for (const row of batch) this.waiting.push(row)
+    for (const unit of batch) this.waiting.push(unit)
     if (this.inFlight.size === 0) this.sendWaiting()
   }
 
@@ -399,13 +410,29 @@ export class SqliteMessageStore implements MessageStore {
     this.whenBatchAnswered = undefined
     answered?.()
     if (this.waiting.length === 0 || this.writerDown) return
-    const batch = this.waiting.splice(0, this.options.maxBatchRows)
+    const batch = batchesOf(this.waiting, this.options.maxBatchRows)[0] as PendingUnit[]
+    this.waiting = this.waiting.slice(batch.length)
     const id = this.nextId++
     this.inFlight.set(id, batch)
     const request: WriterRequest = {
       kind: 'insert',
       batch: id,
-      rows: batch.map(({ message: m, tsKey }) => [m.message_id, m.from, m.to, m.ts, tsKey, m.text]),
+      units: batch.map((unit) => ({
+        messages: unit.messages.map(({ message: m, tsKey }) => [
+          m.message_id,
+          m.from,
+          m.to,
+          m.ts,
+          tsKey,
+          m.text,
+          m.source ?? 'webhook',
+          m.type ?? null,
+          m.contactName ?? null,
+          m.phoneNumberId ?? null,
+          m.payload ?? null,
+        ]),
+        statuses: unit.statuses.map((s) => [s.messageId, s.status, s.ts, s.recipientId, s.errors]),
+      })),
     }
     this.port.postMessage(request)
   }
@@ -435,6 +462,18 @@ export class SqliteMessageStore implements MessageStore {
 
   async stats(): Promise<Stats> {
     return this.read<Stats>({ kind: 'stats' })
+  }
+
+  getMessage(messageId: string): Promise<MessageDetail | null> {
+    return this.read({ kind: 'message', messageId })
+  }
+
+  getStatus(messageId: string): Promise<StatusDetail | null> {
+    return this.read({ kind: 'status', messageId })
+  }
+
+  listStatuses(query: StatusQuery): Promise<StatusPage> {
+    return this.read({ kind: 'statuses', query })
   }
 
   /**

@@ -8,7 +8,7 @@ import { openWriteConnection } from './connection.js'
 import { hold } from './hold.js'
 import { describeError, MessageWriter } from './message-writer.js'
 import { migrate } from './migrations.js'
-import type { InsertRow, WriterReply, WriterRequest } from './protocol.js'
+import type { InsertUnit, WriterReply, WriterRequest } from './protocol.js'
 
 export interface WriterThreadData {
   port: MessagePort
@@ -58,16 +58,19 @@ function processQueue(): void {
 /** Consecutive insert messages, up to the batch bound in rows, in one transaction. */
 function commitInserts(): void {
   const batches: { batch: number; size: number }[] = []
-  const rows: InsertRow[] = []
+  const units: InsertUnit[] = []
+  let rows = 0
   for (let next = queue[0]; next?.kind === 'insert'; next = queue[0]) {
-    if (rows.length > 0 && rows.length + next.rows.length > data.maxBatchRows) break
+    const size = next.units.reduce((sum, u) => sum + u.messages.length + u.statuses.length, 0)
+    if (rows > 0 && rows + size > data.maxBatchRows) break
     queue.shift()
-    batches.push({ batch: next.batch, size: next.rows.length })
-    for (const row of next.rows) rows.push(row)
+    batches.push({ batch: next.batch, size: next.units.length })
+    for (const unit of next.units) units.push(unit)
+    rows += size
   }
   let outcomes: ReturnType<MessageWriter['commit']>
   try {
-    outcomes = writer.commit(rows)
+    outcomes = writer.commit(units)
   } catch (error) {
     const { code, message } = describeError(error)
     for (const { batch } of batches) reply({ kind: 'insert-failed', batch, code, message })

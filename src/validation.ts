@@ -1,9 +1,11 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv'
 import type { DataValidationCxt } from 'ajv/dist/types/index.js'
-import type { FastifySchemaCompiler } from 'fastify'
-import { isTimestamp } from '../domain/timestamp.js'
-import type { ValidationIssue } from '../errors.js'
-import { MessagesQuerySchema, WebhookBodySchema } from './schemas.js'
+import { isTimestamp } from './domain/timestamp.js'
+import type { ValidationIssue } from './errors.js'
+
+// Validation of request bodies and query strings: one Ajv with the contract's keywords, and
+// its errors in FastAPI's shape. Used by the HTTP layer (route schemas) and the sources
+// (bodies they check after their signature).
 
 const INTEGER_TEXT = /^\s*[+-]?[0-9]+\s*$/
 
@@ -62,10 +64,8 @@ ajv.addKeyword({
   validate: validateQueryInteger as never,
 })
 
-export const validatorCompiler: FastifySchemaCompiler<SchemaObject> = ({ schema }) => ajv.compile(schema)
-
-/** A body validator for a route that validates after its own checks (see routes/webhook.ts). */
-export function compileBodyValidator<T>(schema: SchemaObject) {
+/** A validator for a schema (TypeBox or plain JSON Schema), compiled once. */
+export function compileSchema<T = unknown>(schema: SchemaObject) {
   return ajv.compile<T>(schema)
 }
 
@@ -135,11 +135,13 @@ function describe(error: ErrorObject): { msg: string; type: string } {
 
 /**
  * Ajv errors → FastAPI's `detail` items, one per field: a union (text: string | null)
- * reports once per branch, and the first branch's message is the useful one.
+ * reports once per branch, and the first branch's message is the useful one. FastAPI lists
+ * problems in the order the fields are declared (`fields`); Ajv reports missing ones first.
  */
 export function toValidationIssues(
   errors: readonly ErrorObject[],
   location: 'body' | 'query',
+  fields: readonly string[] = [],
 ): ValidationIssue[] {
   const issues: ValidationIssue[] = []
   const seen = new Set<string>()
@@ -156,17 +158,9 @@ export function toValidationIssues(
     seen.add(key)
     issues.push({ loc: [location, ...loc], ...describe(error) })
   }
-  // FastAPI lists problems in the order the fields are declared; Ajv reports missing
-  // fields first.
-  const order = FIELD_ORDER[location]
   const rank = (issue: ValidationIssue) => {
-    const index = order.indexOf(String(issue.loc[1]))
-    return index === -1 ? order.length : index
+    const index = fields.indexOf(String(issue.loc[1]))
+    return index === -1 ? fields.length : index
   }
   return issues.sort((a, b) => rank(a) - rank(b))
-}
-
-const FIELD_ORDER = {
-  body: Object.keys(WebhookBodySchema.properties),
-  query: Object.keys(MessagesQuerySchema.properties),
 }
