@@ -7,12 +7,15 @@ import Fastify from 'fastify'
 
 const app = Fastify({ logger: false })
 
-app.post('/webhook', async (request, reply) => {
+const parsedOk = async (request, reply) => {
   if (typeof request.body !== 'object' || request.body === null) {
     return reply.code(422).send({ status: 'invalid' })
   }
   return { status: 'ok' }
-})
+}
+app.post('/webhook', parsedOk)
+// The same for `--source whatsapp` (Meta-style envelopes).
+app.post('/webhooks/whatsapp', parsedOk)
 
 // The harness waits for the same readiness URL as Inlet's.
 app.get('/health/ready', async () => ({ status: 'ok' }))

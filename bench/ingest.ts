@@ -1,4 +1,5 @@
-// Ingest benchmark: Inlet's POST /webhook against a bare Fastify server (the ceiling),
+// Ingest benchmark: Inlet's POST /webhook (or /webhooks/whatsapp with --source whatsapp)
+// against a bare Fastify server (the ceiling),
 // each pinned to core 0, driven by the same wrk load from core 1. Run with
 // `npm run bench -- [options]` (`--help` lists them). Never part of `npm test`.
 import { randomBytes } from 'node:crypto'
@@ -6,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import os from 'node:os'
 import path from 'node:path'
 import { searchIndexFile } from '../src/storage/sqlite/search-index.js'
-import { writeBodies } from './lib/bodies.js'
+import { SOURCE_ROUTES, writeBodies } from './lib/bodies.js'
 import { type Options, parseOptions, USAGE, UsageError } from './lib/options.js'
 import { countRunRows, createSchema, dropSchema } from './lib/postgres.js'
 import { countMessages, prefillMessages } from './lib/prefill.js'
@@ -73,6 +74,8 @@ function inletSpec(ctx: Context, port: number, dir: string, databaseUrl?: string
     args: [...INLET_NODE_FLAGS, INLET_ENTRY],
     env: {
       WEBHOOK_SECRET: ctx.secret,
+      WHATSAPP_APP_SECRET: ctx.secret,
+      WHATSAPP_VERIFY_TOKEN: 'bench',
       DATABASE_URL: databaseUrl ?? `sqlite:///${path.join(dir, 'app.db')}`, // absolute path: four slashes
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -146,10 +149,12 @@ async function benchRun(ctx: Context, run: number, server: ServerName): Promise<
       : null
   const spec = server === 'inlet' ? inletSpec(ctx, port, dir, pgRun?.databaseUrl) : ceilingSpec(port, dir)
   const proc = await startServer(spec)
+  const route = SOURCE_ROUTES[options.source]
   const load = {
-    url: `${proc.baseUrl}/webhook`,
+    url: `${proc.baseUrl}${route.path}`,
     connections: options.connections,
     bodiesFile: ctx.bodiesFile,
+    signatureHeader: route.header,
   }
 
   progress(`${label}: warm-up ${options.warmup}s …`)
@@ -201,7 +206,8 @@ async function benchRun(ctx: Context, run: number, server: ServerName): Promise<
 }
 
 /** Each store's figures have a section of their own in RESULTS.md. */
-const sectionHeading = (o: Options) => (o.store === 'postgres' ? '## Ingest on PostgreSQL' : '## Ingest')
+const sectionHeading = (o: Options) =>
+  `${o.store === 'postgres' ? '## Ingest on PostgreSQL' : '## Ingest'}${o.source === 'whatsapp' ? ' (WhatsApp)' : ''}`
 
 function resultsSection(ctx: Context, results: RunResult[], argv: string[]): string {
   const o = ctx.options
@@ -211,6 +217,14 @@ function resultsSection(ctx: Context, results: RunResult[], argv: string[]): str
     `\`npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\`: ${o.runs} run(s) per server, ` +
       `${o.duration} s each after a ${o.warmup} s warm-up, wrk -t${WRK_THREADS} -c${o.connections} ` +
       `cycling through ${o.bodies} distinct signed bodies, store ${o.store}, prefill ${o.prefill} rows.`,
+    ...(o.source === 'whatsapp'
+      ? [
+          '',
+          'Bodies: Meta-style WhatsApp Cloud API envelopes (one entry, one `messages` change, a contact',
+          'profile, one text item; non-ASCII and `/` escaped as Meta does, about 520 bytes), posted to',
+          '`/webhooks/whatsapp` with `X-Hub-Signature-256`; the ceiling parses the same bodies.',
+        ]
+      : []),
     '',
     ...describeMachine(path.dirname(ctx.workDir)),
     '',
@@ -259,7 +273,7 @@ async function main(argv: string[]): Promise<number> {
       totalRuns: options.runs * 2,
     }
     progress(`generating ${options.bodies} signed bodies in ${workDir} …`)
-    writeBodies(ctx.bodiesFile, options.bodies, ctx.secret)
+    writeBodies(ctx.bodiesFile, options.bodies, ctx.secret, options.source)
     if (options.prefill > 0) ctx.template = await makeTemplate(ctx)
 
     const results: RunResult[] = []

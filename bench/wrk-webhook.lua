@@ -1,8 +1,9 @@
--- wrk script for POST /webhook, driven by bench/ingest.ts.
+-- wrk script for POST /webhook and /webhooks/whatsapp (the URL's path), driven by
+-- bench/ingest.ts.
 --
--- Arguments after the URL: <bodies file> <start index> <thread count>.
--- Each line of the bodies file is the 64 hex digits of X-Signature, one space, then the
--- JSON body, written up front by bench/lib/bodies.ts: signing here would measure wrk.
+-- Arguments after the URL: <bodies file> <start index> <thread count> <signature header>.
+-- Each line of the bodies file is the signature header's value, one space, then the JSON
+-- body, written up front by bench/lib/bodies.ts: signing here would measure wrk.
 -- Thread k starts at start + k * (bodies / threads), so threads never send the same
 -- body before wrapping around. done() prints one line, "BENCH_JSON {...}", which the
 -- harness parses; it counts the requests each thread sent, answered or not, so that
@@ -19,12 +20,15 @@ function init(args)
   local path = args[1]
   local start = tonumber(args[2] or "0")
   local thread_count = tonumber(args[3] or "1")
+  local header = args[4] or "X-Signature"
   local file = assert(io.open(path, "r"))
   reqs = {}
   -- Formatted once here, before wrk starts its clock, so that request() only indexes.
   for line in file:lines() do
-    local headers = { ["Content-Type"] = "application/json", ["X-Signature"] = line:sub(1, 64) }
-    reqs[#reqs + 1] = wrk.format("POST", "/webhook", headers, line:sub(66))
+    local space = line:find(" ", 1, true)
+    local headers = { ["Content-Type"] = "application/json", [header] = line:sub(1, space - 1) }
+    -- A nil path is the URL's.
+    reqs[#reqs + 1] = wrk.format("POST", nil, headers, line:sub(space + 1))
   end
   file:close()
   assert(#reqs > 0, "no bodies in " .. path)

@@ -84,12 +84,73 @@ export class MessageFactory {
 /** Bench traffic starts after any prefilled rows (see prefill.ts), as new traffic would. */
 export const BODIES_START_TS = '2025-06-01T00:00:00Z'
 
+/** What the bench sends: generic /webhook bodies, or Meta's WhatsApp Cloud API envelopes. */
+export type BenchSource = 'webhook' | 'whatsapp'
+
+/** The route, the signature header and its value's form for each source. */
+export const SOURCE_ROUTES: Record<BenchSource, { path: string; header: string }> = {
+  webhook: { path: '/webhook', header: 'X-Signature' },
+  whatsapp: { path: '/webhooks/whatsapp', header: 'X-Hub-Signature-256' },
+}
+
+const PROFILE_NAMES = ['Sheena Nelson', 'José Álvarez', 'Zoë Müller', 'Ana Lúcia', 'Priya Shah', 'Ömer Kaya']
+
 /**
- * Writes `count` lines of "<hex HMAC-SHA256 of body> <body>" for wrk-webhook.lua.
- * Throws if two message_ids collide: a duplicate would answer 200 without a new row
- * and spoil the row check.
+ * Serializes as Meta does in what it signs: non-ASCII as \uXXXX and `/` as `\/`, so the
+ * bench exercises the same raw-bytes path real traffic does.
  */
-export function writeBodies(file: string, count: number, secret: string): void {
+export function metaJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/\//g, '\\/')
+}
+
+/**
+ * One message as Meta delivers it: an envelope with one entry, one `messages` change, the
+ * sender's profile in `contacts` and one text item (the shape of Meta's documented example).
+ */
+export function whatsappEnvelope(message: Message, index: number): Record<string, unknown> {
+  const from = message.from.slice(1)
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: '102290129340398',
+        changes: [
+          {
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: message.to.slice(1), phone_number_id: '106540352242922' },
+              contacts: [{ profile: { name: PROFILE_NAMES[index % PROFILE_NAMES.length] }, wa_id: from }],
+              messages: [
+                {
+                  from,
+                  id: `wamid.${Buffer.from(`${from}/${message.message_id}`).toString('base64')}`,
+                  timestamp: String(Date.parse(message.ts) / 1000),
+                  type: 'text',
+                  text: { body: message.text },
+                },
+              ],
+            },
+            field: 'messages',
+          },
+        ],
+      },
+    ],
+  }
+}
+
+/**
+ * Writes `count` lines of "<signature header value> <body>" for wrk-webhook.lua: the hex
+ * HMAC-SHA256 for /webhook, `sha256=` and the hex for WhatsApp. Throws if two message ids
+ * collide: a duplicate would answer 200 without a new row and spoil the row check.
+ */
+export function writeBodies(
+  file: string,
+  count: number,
+  secret: string,
+  source: BenchSource = 'webhook',
+): void {
   const factory = new MessageFactory(1, BODIES_START_TS)
   const ids = new Set<string>()
   const fd = openSync(file, 'w')
@@ -99,8 +160,9 @@ export function writeBodies(file: string, count: number, secret: string): void {
       const message = factory.next()
       if (ids.has(message.message_id)) throw new Error(`duplicate message_id ${message.message_id}`)
       ids.add(message.message_id)
-      const body = JSON.stringify(message)
-      chunk.push(`${createHmac('sha256', secret).update(body).digest('hex')} ${body}\n`)
+      const body = source === 'webhook' ? JSON.stringify(message) : metaJson(whatsappEnvelope(message, i))
+      const hex = createHmac('sha256', secret).update(body).digest('hex')
+      chunk.push(`${source === 'webhook' ? hex : `sha256=${hex}`} ${body}\n`)
       if (chunk.length === 10_000 || i === count - 1) {
         writeSync(fd, chunk.join(''))
         chunk = []

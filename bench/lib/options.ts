@@ -1,3 +1,4 @@
+import type { BenchSource } from './bodies.js'
 import { integerOption, parseCli, UsageError } from './cli.js'
 
 export { UsageError }
@@ -13,6 +14,8 @@ export interface Options {
   bodies: number
   prefill: number
   store: 'sqlite' | 'postgres'
+  /** What is posted: generic /webhook bodies or single-message WhatsApp envelopes. */
+  source: BenchSource
   /** The PostgreSQL server for --store postgres (each Inlet run gets a fresh schema in it). */
   databaseUrl: string
   /** Where the "## Ingest" section is written; null when `--out -`. */
@@ -22,8 +25,8 @@ export interface Options {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Measures POST /webhook throughput of Inlet against a bare Fastify server (the ceiling),
-each pinned to core 0 and driven by wrk from core 1.
+Measures POST /webhook (or /webhooks/whatsapp) throughput of Inlet against a bare Fastify
+server (the ceiling), each pinned to core 0 and driven by wrk from core 1.
 
   --connections N  wrk connections (default 50)
   --duration S     seconds per measured run (default 10)
@@ -32,11 +35,14 @@ each pinned to core 0 and driven by wrk from core 1.
   --bodies N       distinct signed bodies wrk cycles through (default 200000)
   --prefill N      rows in Inlet's database before each run (default 0)
   --store NAME     Inlet's store: sqlite (default) or postgres
+  --source NAME    webhook (default: signed /webhook bodies) or whatsapp (Meta-style
+                   envelopes of one text message each, signed with X-Hub-Signature-256,
+                   to /webhooks/whatsapp)
   --database-url U PostgreSQL server for --store postgres; each Inlet run gets a fresh
                    schema in it (default $TEST_DATABASE_URL, else
                    postgres://postgres@127.0.0.1:5432/test)
-  --out PATH       file whose "## Ingest" section is replaced (default bench/RESULTS.md;
-                   "-" writes nothing)
+  --out PATH       file whose "## Ingest" section (one per store and source) is replaced
+                   (default bench/RESULTS.md; "-" writes nothing)
   --help           this text
 `
 
@@ -58,6 +64,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options {
       ]),
     ),
     store: { type: 'string', default: 'sqlite' },
+    source: { type: 'string', default: 'webhook' },
     'database-url': {
       type: 'string',
       default: process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
@@ -71,6 +78,10 @@ export function parseOptions(argv: string[], defaultOut: string): Options {
   if (store !== 'sqlite' && store !== 'postgres') {
     throw new UsageError(`--store must be sqlite or postgres (got ${store})`)
   }
+  const source = values.source as string
+  if (source !== 'webhook' && source !== 'whatsapp') {
+    throw new UsageError(`--source must be webhook or whatsapp (got ${source})`)
+  }
   if (store === 'postgres' && int('prefill') > 0) {
     throw new UsageError('--prefill works with --store sqlite only')
   }
@@ -83,6 +94,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options {
     bodies: int('bodies'),
     prefill: int('prefill'),
     store,
+    source,
     databaseUrl: values['database-url'] as string,
     out: out === '-' ? null : out,
     help: values.help === true,

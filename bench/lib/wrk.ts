@@ -28,6 +28,8 @@ export interface WrkRun {
   bodiesFile: string
   /** Index of the first body sent. */
   start: number
+  /** The header each line's first field goes in. */
+  signatureHeader: string
 }
 
 /** Runs wrk on the load core and returns what wrk-webhook.lua's done() printed. */
@@ -48,6 +50,7 @@ export async function runWrk(run: WrkRun): Promise<WrkStats> {
     run.bodiesFile,
     String(run.start),
     String(WRK_THREADS),
+    run.signatureHeader,
   ]
   const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = track(child)
