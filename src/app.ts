@@ -1,10 +1,14 @@
+import { fastifySSE } from '@fastify/sse'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { AppError } from './errors.js'
-import { requireBearer } from './http/bearer-auth.js'
+import { Forwarder } from './forwarding/forwarder.js'
+import { requireAdmin, requireBearer } from './http/bearer-auth.js'
 import { answerClientError, handleError } from './http/errors.js'
 import { requestIdFor } from './http/request-id.js'
+import { deliveriesRoutes, deliveryAdminRoutes } from './http/routes/deliveries.js'
+import { eventsRoutes } from './http/routes/events.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messagesRoutes } from './http/routes/messages.js'
 import { metricsRoutes } from './http/routes/metrics.js'
@@ -14,7 +18,7 @@ import { webhookRoutes } from './http/routes/webhook.js'
 import { whatsappRoutes } from './http/routes/whatsapp.js'
 import { AccessLog } from './observability/access-log.js'
 import { createMetrics, type Outcome } from './observability/metrics.js'
-import type { MessageStore } from './storage/message-store.js'
+import type { InletStore } from './storage/open-store.js'
 import { compileSchema } from './validation.js'
 
 declare module 'fastify' {
@@ -30,7 +34,7 @@ declare module 'fastify' {
 
 export interface AppDeps {
   config: Config
-  store: MessageStore
+  store: InletStore
   logger: Logger
 }
 
@@ -39,7 +43,10 @@ function parseQueryString(query: string): Record<string, string> {
   return Object.fromEntries(new URLSearchParams(query))
 }
 
-/** A ready Fastify instance; does no I/O. The caller owns the store and listening. */
+/**
+ * A ready Fastify instance; does no I/O until it is ready (then, with FORWARD_URL, the
+ * forwarder starts, and it stops when the app closes). The caller owns the store and listening.
+ */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, store, logger } = deps
   const metrics = createMetrics()
@@ -88,6 +95,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     throw new AppError('not_found', 'Not Found')
   })
 
+  const forwarder =
+    config.forward === null
+      ? null
+      : new Forwarder({ store, config: config.forward, logger, metrics: metrics.forward })
+  if (forwarder !== null && config.forward !== null) {
+    const urls = [...config.forward.urls]
+    metrics.forward.watchBacklog(() => store.deliveryBacklog(urls))
+    app.addHook('onReady', () => forwarder.start())
+    app.addHook('onClose', () => forwarder.stop())
+  }
+
+  app.register(fastifySSE, { heartbeatInterval: config.eventsHeartbeatMs })
   app.register(webhookRoutes, { config, store })
   app.register(whatsappRoutes, { config, store, metrics, logger })
   app.register(healthRoutes, { config, store })
@@ -97,6 +116,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reads.register(messagesRoutes, { store })
     reads.register(statusesRoutes, { store })
     reads.register(statsRoutes, { store })
+    reads.register(eventsRoutes, { store, metrics, heartbeatMs: config.eventsHeartbeatMs })
+    reads.register(deliveriesRoutes, { store })
+  })
+  app.register(async (admin) => {
+    admin.addHook('onRequest', requireAdmin(config.adminToken))
+    admin.register(deliveryAdminRoutes, { store, retried: () => forwarder?.wake() })
   })
   app.register(async (scrape) => {
     if (config.metricsToken !== null) scrape.addHook('onRequest', requireBearer(config.metricsToken))

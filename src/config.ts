@@ -42,6 +42,24 @@ export interface Config {
   readonly readApiToken: string | null
   /** Bearer token GET /metrics requires; null: it is open. */
   readonly metricsToken: string | null
+  /** How often GET /events/stream sends a comment to keep idle connections open. */
+  readonly eventsHeartbeatMs: number
+  /** Bearer token of the state-changing admin endpoints; null: they answer 403. */
+  readonly adminToken: string | null
+  /** Forwarding of the feed (SPEC 2.4); null when FORWARD_URL is unset. */
+  readonly forward: ForwardConfig | null
+}
+
+export interface ForwardConfig {
+  /** Each event goes to each of these http(s) URLs. */
+  readonly urls: readonly string[]
+  /** The Standard Webhooks signing secret, `whsec_` + base64. */
+  readonly secret: string
+  readonly timeoutMs: number
+  /** Seconds to wait before each retry; after the last, a delivery is failed. */
+  readonly retryScheduleS: readonly number[]
+  /** Attempts in flight at once, over all destinations. */
+  readonly concurrency: number
 }
 
 export class ConfigError extends Error {
@@ -77,6 +95,10 @@ const DEFAULTS = {
   HEADERS_TIMEOUT_MS: '5000',
   REQUEST_TIMEOUT_MS: '10000',
   KEEP_ALIVE_TIMEOUT_MS: '72000',
+  EVENTS_HEARTBEAT_MS: '10000',
+  FORWARD_TIMEOUT_MS: '10000',
+  FORWARD_RETRY_SCHEDULE: '5,300,1800,7200,18000,36000,36000',
+  FORWARD_CONCURRENCY: '16',
 } as const
 
 /**
@@ -132,6 +154,43 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 100, 600_000),
     readApiToken: secret('READ_API_TOKEN'),
     metricsToken: secret('METRICS_TOKEN'),
+    eventsHeartbeatMs: integer('EVENTS_HEARTBEAT_MS', 100, 15_000),
+    adminToken: secret('ADMIN_TOKEN'),
+    forward: null,
+  }
+  const forwardUrls = (env.FORWARD_URL ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '')
+  if (forwardUrls.length > 0) {
+    for (const url of forwardUrls) {
+      if (!isHttpUrl(url))
+        problems.push(`FORWARD_URL must list http:// or https:// URLs (got ${JSON.stringify(url)})`)
+    }
+    const forwardSecret = secret('FORWARD_SECRET')
+    if (forwardSecret === null) problems.push('FORWARD_SECRET is required when FORWARD_URL is set')
+    else if (!isStandardWebhooksSecret(forwardSecret)) {
+      problems.push(
+        'FORWARD_SECRET must be whsec_ followed by base64 (for example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw)',
+      )
+    }
+    const schedule = read('FORWARD_RETRY_SCHEDULE')
+      .split(',')
+      .map((part) => part.trim())
+    if (!schedule.every((part) => /^[0-9]{1,7}$/.test(part))) {
+      problems.push(
+        `FORWARD_RETRY_SCHEDULE must be seconds separated by commas, such as 5,300,1800 (got ${JSON.stringify(read('FORWARD_RETRY_SCHEDULE'))})`,
+      )
+    }
+    Object.assign(config, {
+      forward: {
+        urls: [...new Set(forwardUrls)],
+        secret: forwardSecret ?? '',
+        timeoutMs: integer('FORWARD_TIMEOUT_MS', 1, 600_000),
+        retryScheduleS: schedule.map(Number),
+        concurrency: integer('FORWARD_CONCURRENCY', 1, 1000),
+      } satisfies ForwardConfig,
+    })
   }
   // Node refuses a server whose headers may take longer than the whole request.
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
@@ -156,6 +215,21 @@ function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget | string {
   }
   if (/^postgres(ql)?:\/\/./.test(url)) return { kind: 'postgres', url }
   return `DATABASE_URL must start with sqlite:///, postgres:// or postgresql:// (got ${JSON.stringify(redactUrl(url))})`
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+/** `whsec_` and a non-empty base64 key, as the Standard Webhooks libraries expect. */
+function isStandardWebhooksSecret(secret: string): boolean {
+  const key = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : null
+  return key !== null && /^[A-Za-z0-9+/]+={0,2}$/.test(key) && key.length % 4 === 0
 }
 
 /** Hides a password in a connection URL before it is written anywhere. */

@@ -27,6 +27,9 @@ test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0
     keepAliveTimeoutMs: 72000,
     readApiToken: null,
     metricsToken: null,
+    eventsHeartbeatMs: 10000,
+    adminToken: null,
+    forward: null,
   })
   assert.ok(Object.isFrozen(config))
 })

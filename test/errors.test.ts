@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/observability/logger.js'
-import type { MessageStore } from '../src/storage/message-store.js'
+import type { InletStore } from '../src/storage/open-store.js'
 import { createTestApp, message, postSigned } from './helpers/test-app.js'
 
 test('an unknown route answers 404 {"detail":"Not Found"}', async (t) => {
@@ -73,7 +73,7 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
   // which is exactly the case the generic 500 exists for.
   const failing = (): Promise<never> =>
     Promise.reject(new Error('driver said: secret internals at /var/lib/x'))
-  const store: MessageStore = {
+  const store: InletStore = {
     insert: failing,
     ingest: failing,
     list: failing,
@@ -81,6 +81,16 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
     getStatus: failing,
     listStatuses: failing,
     stats: failing,
+    readEvents: failing,
+    onEvents: () => () => {},
+    registerDestinations: failing,
+    dispatch: failing,
+    leaseDue: failing,
+    recordAttempts: failing,
+    stopDestination: failing,
+    listDeliveries: failing,
+    retryDelivery: failing,
+    deliveryBacklog: failing,
     health: async () => ({ database: true, schema: true }),
     close: async () => {},
   }

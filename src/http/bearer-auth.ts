@@ -23,3 +23,15 @@ export function requireBearer(token: string) {
     done()
   }
 }
+
+/**
+ * The admin endpoints' hook (SPEC 2.1): 403 while ADMIN_TOKEN is unset, so an operator sees
+ * the API is off rather than a token being wrong; else the token as requireBearer checks it.
+ */
+export function requireAdmin(token: string | null) {
+  if (token === null) {
+    return (_request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void =>
+      done(new AppError('admin_disabled', 'admin API disabled'))
+  }
+  return requireBearer(token)
+}

@@ -102,3 +102,69 @@ export const ReadinessSchema = Type.Object({
     webhook_secret: Type.Boolean(),
   }),
 })
+
+/** A feed position as the API shows it (opaque to clients: compare ids for equality only). */
+const EventCursor = (description: string) => Type.String({ pattern: '^[0-9]{1,15}$', description })
+
+export const EventsQuerySchema = Type.Object({
+  after: Type.Optional(
+    EventCursor("Start after this event id (a previous page's `next`); omitted: from the beginning"),
+  ),
+  limit: QueryInteger(1, 1000, 100),
+  wait: QueryInteger(0, 30, 0),
+})
+export type EventsQuery = Static<typeof EventsQuerySchema>
+
+export const EventsStreamQuerySchema = Type.Object({
+  after: Type.Optional(EventCursor('Start after this event id; the Last-Event-ID header wins over it')),
+})
+export type EventsStreamQuery = Static<typeof EventsStreamQuerySchema>
+
+export const EventSchema = Type.Object({
+  id: Type.String(),
+  type: Type.Union([Type.Literal('message.created'), Type.Literal('status.updated')]),
+  created_at: Type.String(),
+  data: Type.Union([MessageDetailSchema, StatusDetailSchema]),
+})
+
+export const EventPageSchema = Type.Object({
+  data: Type.Array(EventSchema),
+  next: Type.String(),
+})
+
+const DeliveryStatusSchema = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('delivered'),
+  Type.Literal('failed'),
+])
+
+export const DeliveriesQuerySchema = Type.Object({
+  status: Type.Optional(DeliveryStatusSchema),
+  limit: QueryInteger(1, 100, 50),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+})
+export type DeliveriesQuery = Static<typeof DeliveriesQuerySchema>
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const DeliveryPageSchema = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      event_id: Type.String(),
+      destination: Type.String(),
+      status: DeliveryStatusSchema,
+      attempts: Type.Integer(),
+      last_status_code: Type.Union([Type.Integer(), Type.Null()]),
+      last_error: Nullable(Type.String()),
+      next_attempt_at: Nullable(Type.String()),
+      delivered_at: Nullable(Type.String()),
+    }),
+  ),
+  next: Nullable(Type.String()),
+})
+
+export const DeliveryParamsSchema = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$' }) })
+export type DeliveryParams = Static<typeof DeliveryParamsSchema>
+
+export const AcceptedSchema = Type.Object({ status: Type.String(), id: Type.Integer() })

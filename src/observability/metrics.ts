@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { ErrorCode } from '../errors.js'
+import type { DeliveryBacklog } from '../forwarding/delivery-store.js'
 import type { InsertOutcome } from '../storage/message-store.js'
 
 /** The outcome of a request: what the store did, what a provider's route did, or the error it was answered with. */
@@ -48,6 +49,11 @@ const WHATSAPP_ITEMS: readonly [WhatsAppItemKind, WhatsAppItemResult][] = [
 const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
 export type Metrics = ReturnType<typeof createMetrics>
+export type ForwardMetrics = Metrics['forward']
+export type DeliveryOutcome = 'delivered' | 'retry' | 'failed'
+
+/** The backlog gauges read the store at most this often, however many scrapers ask. */
+const BACKLOG_CACHE_MS = 500
 
 /** A registry per app, so two apps in one process (tests) never share or clash. */
 export function createMetrics() {
@@ -86,12 +92,64 @@ export function createMetrics() {
     buckets: LATENCY_BUCKETS_MS,
     registers: [registry],
   })
+  const forwardDeliveries = new Counter({
+    name: 'forward_deliveries_total',
+    help: 'Forwarding attempts by what came of them: delivered, retry (scheduled again), failed (for good).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  })
+  for (const result of ['delivered', 'retry', 'failed'] as const) forwardDeliveries.labels(result).inc(0)
+  let readBacklog: (() => Promise<DeliveryBacklog>) | undefined
+  let backlog: { at: number; value: Promise<DeliveryBacklog | null> } | undefined
+  const currentBacklog = (): Promise<DeliveryBacklog | null> => {
+    if (readBacklog === undefined) return Promise.resolve(null)
+    if (backlog === undefined || Date.now() - backlog.at > BACKLOG_CACHE_MS) {
+      // A store that cannot answer leaves the gauges as they were, and /metrics still answers.
+      backlog = { at: Date.now(), value: readBacklog().catch(() => null) }
+    }
+    return backlog.value
+  }
+  new Gauge({
+    name: 'forward_pending_deliveries',
+    help: 'Deliveries waiting for an attempt (or being attempted) to the configured destinations.',
+    registers: [registry],
+    async collect() {
+      const value = await currentBacklog()
+      if (value !== null) this.set(value.pending)
+    },
+  })
+  new Gauge({
+    name: 'forward_oldest_pending_age_seconds',
+    help: 'Age of the oldest pending delivery (0 when none is pending).',
+    registers: [registry],
+    async collect() {
+      const value = await currentBacklog()
+      if (value === null) return
+      const oldest = value.oldestPendingAt === null ? null : Date.parse(value.oldestPendingAt)
+      this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000))
+    },
+  })
+  const streamClients = new Gauge({
+    name: 'events_stream_clients',
+    help: 'Clients connected to GET /events/stream.',
+    registers: [registry],
+  })
   // Labelled children are looked up once per label set, not hashed on every request.
   const requestCounters = new Map<string, Counter.Internal>()
   const webhookCounters = new Map<Outcome, Counter.Internal>()
   return {
     registry,
     requestLatency,
+    streamClients,
+    forward: {
+      countDelivery(result: DeliveryOutcome): void {
+        forwardDeliveries.labels(result).inc()
+      },
+      /** Where the backlog gauges come from (only while forwarding is on). */
+      watchBacklog(read: () => Promise<DeliveryBacklog>): void {
+        readBacklog = read
+      },
+    },
     countRequest(path: string, status: number): void {
       const key = `${status} ${path}`
       let counter = requestCounters.get(key)

@@ -140,6 +140,22 @@ export interface Stats {
   last_message_ts: string | null
 }
 
+export type EventType = 'message.created' | 'status.updated'
+
+/**
+ * One entry of the feed (SPEC 2.4). `seq` is its position in commit order; the HTTP layer
+ * shows it as the event's opaque id. `data` is built when the event is read: the message
+ * as GET /messages/{id} shows it, or the status as GET /statuses/{id} showed it right
+ * after this status arrived (its history up to this status).
+ */
+export interface FeedEvent {
+  seq: number
+  type: EventType
+  /** When the event's transaction committed, ISO-8601 UTC with milliseconds. */
+  created_at: string
+  data: MessageDetail | StatusDetail
+}
+
 export interface StoreHealth {
   database: boolean
   schema: boolean
@@ -163,6 +179,13 @@ export interface MessageStore {
   getStatus(messageId: string): Promise<StatusDetail | null>
   listStatuses(query: StatusQuery): Promise<StatusPage>
   stats(): Promise<Stats>
+  /** Events after position `after` (0: from the beginning), in commit order. */
+  readEvents(after: number, limit: number): Promise<FeedEvent[]>
+  /**
+   * Calls `listener` after every commit that may have added events (on PostgreSQL, a
+   * commit by any replica). Returns the function that removes it.
+   */
+  onEvents(listener: () => void): () => void
   health(): Promise<StoreHealth>
   /** Finishes pending writes, then releases the database. */
   close(): Promise<void>

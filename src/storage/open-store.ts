@@ -1,13 +1,17 @@
 import type { Config } from '../config.js'
+import type { DeliveryStore } from '../forwarding/delivery-store.js'
 import type { MessageStore } from './message-store.js'
 import type { StoreLogger } from './sqlite/sqlite-store.js'
+
+/** What every adapter is: the messages and the feed, and forwarding's deliveries beside them. */
+export type InletStore = MessageStore & DeliveryStore
 
 /**
  * DATABASE_URL → adapter. The only module that knows every driver. Each adapter is loaded
  * when chosen, so a PostgreSQL deployment never loads the SQLite addon, and the entry
  * points can check the Node.js version before any native code runs.
  */
-export async function openStore(config: Config, logger?: StoreLogger): Promise<MessageStore> {
+export async function openStore(config: Config, logger?: StoreLogger): Promise<InletStore> {
   const target = config.database
   switch (target.kind) {
     case 'sqlite': {

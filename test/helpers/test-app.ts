@@ -3,7 +3,8 @@ import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/observability/logger.js'
 import { signWebhookBody } from '../../src/sources/webhook/signature.js'
-import type { Message, MessageStore } from '../../src/storage/message-store.js'
+import type { Message } from '../../src/storage/message-store.js'
+import type { InletStore } from '../../src/storage/open-store.js'
 import { freshTestDatabase, type TestDatabase } from './test-database.js'
 
 export { tempDir } from './temp-dir.js'
@@ -12,7 +13,7 @@ export const SECRET = 'testsecret'
 
 export interface TestApp {
   app: FastifyInstance
-  store: MessageStore
+  store: InletStore
   /** The database under the app: SQLite, or PostgreSQL when the suites run against it. */
   database: TestDatabase
   /** Every line the app has logged so far, parsed. */

@@ -2,8 +2,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { createSchema, dropSchema, queryOnce } from '../../bench/lib/postgres.js'
 import type { Config } from '../../src/config.js'
-import type { MessageStore } from '../../src/storage/message-store.js'
-import { openStore } from '../../src/storage/open-store.js'
+import { type InletStore, openStore } from '../../src/storage/open-store.js'
 import { PostgresMessageStore } from '../../src/storage/postgres/postgres-store.js'
 import {
   SqliteMessageStore,
@@ -46,7 +45,7 @@ export interface TestDatabase {
   /** The SQLite file, for the SQLite-only tests. */
   file?: string
   /** Opens the store as the server would from `config` (its threads, deadlines, pool), else with defaults. */
-  openStore(config?: Config, logger?: StoreLogger): Promise<MessageStore>
+  openStore(config?: Config, logger?: StoreLogger): Promise<InletStore>
   /** The stored messages in arrival order, read directly from the database. */
   rows(): Promise<StoredRow[]>
   /** Runs SQL on the database behind the app's back (to break it, say). */

@@ -15,6 +15,8 @@ const SHARED_SUITES = [
   'observability',
   'store-contract',
   'whatsapp',
+  'events',
+  'forwarding',
 ]
 
 if (POSTGRES_SKIP_REASON !== undefined) {

@@ -76,6 +76,44 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX status_current_by_recipient ON status_current (recipient_id, updated_key, message_id);
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- The feed (SPEC 2.4): one row per stored message or current-status move, written in the
+      -- batch's own transaction. seq is taken under a transaction-scoped advisory lock held
+      -- until COMMIT, so seqs become visible in the order they were taken (postgres-store.ts).
+      CREATE SEQUENCE events_seq;
+      CREATE TABLE events (
+        seq        bigint PRIMARY KEY,
+        type       text NOT NULL,   -- message.created, status.updated
+        message_id text COLLATE "C" NOT NULL,
+        status     text,            -- the status that became current (status.updated)
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- Forwarding: each destination's place in the feed, and whether it answered 410 Gone.
+      CREATE TABLE forward_destinations (
+        url            text PRIMARY KEY,
+        dispatched_seq bigint NOT NULL,
+        gone_at        timestamptz
+      );
+      CREATE TABLE deliveries (
+        id               bigserial PRIMARY KEY,
+        event_seq        bigint NOT NULL,
+        destination      text NOT NULL,
+        status           text NOT NULL,   -- pending, delivered, failed
+        attempts         integer NOT NULL DEFAULT 0,
+        last_status_code integer,
+        last_error       text,
+        next_attempt_at  timestamptz,     -- pending only
+        delivered_at     timestamptz,
+        lease_until      timestamptz,     -- an attempt in progress, until then
+        created_at       timestamptz NOT NULL,
+        UNIQUE (destination, event_seq)
+      );
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX deliveries_by_status ON deliveries (status, id);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

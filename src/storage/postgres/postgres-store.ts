@@ -1,8 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { statusRank } from '../../domain/message-status.js'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { StorageUnavailableError } from '../../errors.js'
+import type {
+  AttemptResult,
+  Delivery,
+  DeliveryBacklog,
+  DeliveryQuery,
+  DeliveryStore,
+  LeasedDelivery,
+  RetryOutcome,
+} from '../../forwarding/delivery-store.js'
 import {
   CURRENT_STATUS_COLUMNS,
   type CurrentStatusRow,
@@ -11,8 +21,11 @@ import {
   type StatusHistoryRow,
   statusDetails,
 } from '../detail-rows.js'
+import { assembleEvents, type EventRow, type EventStatusRow, eventSubjects } from '../feed-rows.js'
 import { InsertQueue, type PendingUnit } from '../insert-queue.js'
+import { Listeners } from '../listeners.js'
 import type {
+  FeedEvent,
   IngestBatch,
   IngestResult,
   InsertOutcome,
@@ -28,6 +41,17 @@ import type {
   StatusQuery,
   StoreHealth,
 } from '../message-store.js'
+import {
+  appendEventsSql,
+  DELIVERY_COLUMNS,
+  DISPATCH_SQL,
+  EVENT_COLUMNS,
+  EVENTS_CHANNEL,
+  iso,
+  LEASE_SQL,
+  MESSAGE_DETAIL_COLUMNS,
+  RECORD_SQL,
+} from './feed-sql.js'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
 
 export interface PostgresStoreOptions {
@@ -37,6 +61,12 @@ export interface PostgresStoreOptions {
   poolMax?: number
   /** Most rows written by one statement. */
   maxBatchRows?: number
+  /**
+   * For tests only: the naive feed (positions from a sequence, no commit-order lock) and a
+   * pause before each batch's COMMIT, which widens the window in which the naive feed
+   * hands out a position behind one that commits later.
+   */
+  feedFaults?: { naiveOrder: boolean; commitDelayMs: number }
   /** How long to wait for a connection before the request fails with 503. */
   connectTimeoutMs?: number
   /** How long to wait for a query's answer before the request fails with 503. */
@@ -62,8 +92,9 @@ const RETRIES = 3
 
 /**
  * One statement per batch: insert the rows (the first write of a message_id wins, in this
- * batch and against committed rows) and add the ones created to one counter shard. A
- * single statement commits by itself, so it is acknowledged after its COMMIT.
+ * batch and against committed rows) and add the ones created to one counter shard. It
+ * returns what it created ('m' messages, 's' statuses) and the current statuses it moved
+ * ('c'), from which the batch's events are appended before the COMMIT (feed-sql.ts).
  */
 const INSERT_BATCH_SQL = `
   WITH input AS (
@@ -104,9 +135,11 @@ const INSERT_BATCH_SQL = `
     ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, rank = excluded.rank,
       updated_at = excluded.updated_at, updated_key = excluded.updated_key, recipient_id = excluded.recipient_id
     WHERE excluded.rank > status_current.rank
+    RETURNING message_id, status
   )
   SELECT 'm' AS kind, message_id, NULL AS status FROM inserted
-  UNION ALL SELECT 's', message_id, status FROM statuses`
+  UNION ALL SELECT 's', message_id, status FROM statuses
+  UNION ALL SELECT 'c', message_id, status FROM current`
 
 /** Everything /stats shows, read in one statement (one snapshot), from counters and index ends. */
 const STATS_SQL = `
@@ -151,13 +184,21 @@ const isRetryable = (error: unknown) => {
  * by message_id and counters by sender inside each statement, so concurrent batches from
  * different replicas take their locks in the same order and do not deadlock.
  */
-export class PostgresMessageStore implements MessageStore {
+export class PostgresMessageStore implements MessageStore, DeliveryStore {
   private readonly pool: pg.Pool
   private readonly inserts: InsertQueue
   private readonly inFlight = new Set<Promise<void>>()
   private closed = false
+  private readonly feedFaults: PostgresStoreOptions['feedFaults']
+  private readonly appendEvents: string
+  private readonly feedListeners = new Listeners()
+  /** The connection that LISTENs for other replicas' commits, while anyone follows the feed. */
+  private listener: pg.Client | undefined
+  private listenRetry: NodeJS.Timeout | undefined
 
-  private constructor(options: PostgresStoreOptions) {
+  private constructor(private readonly options: PostgresStoreOptions) {
+    this.feedFaults = options.feedFaults
+    this.appendEvents = appendEventsSql(!(options.feedFaults?.naiveOrder ?? false))
     this.inserts = new InsertQueue(options.maxBatchRows ?? 512, (batch) => {
       const done = this.commitBatch(batch)
       this.inFlight.add(done)
@@ -190,9 +231,7 @@ export class PostgresMessageStore implements MessageStore {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    await this.transaction(async (client) => {
       // Replicas starting together queue here; each then sees what the first applied.
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
       await client.query(
@@ -208,7 +247,17 @@ export class PostgresMessageStore implements MessageStore {
         await client.query(migration.sql)
         await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version])
       }
+    })
+  }
+
+  /** Runs `work` in one transaction on one pooled connection: COMMIT after it, ROLLBACK if it throws. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const result = await work(client)
       await client.query('COMMIT')
+      return result
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
       throw error
@@ -289,23 +338,52 @@ export class PostgresMessageStore implements MessageStore {
       for (const [i, value] of values.entries()) statusColumns[i]?.push(value)
     }
     const shard = Math.floor(Math.random() * COUNTER_SHARDS)
-    const result = await this.pool.query<{ kind: 'm' | 's'; message_id: string; status: string | null }>(
-      INSERT_BATCH_SQL,
-      [...columns, shard, ...statusColumns],
-    )
     const created = { messages: new Set<string>(), statuses: new Set<string>() }
-    for (const row of result.rows) {
-      if (row.kind === 'm') created.messages.add(row.message_id)
-      else created.statuses.add(statusKey(row.message_id, row.status as string))
-    }
+    const moved = new Map<string, string>()
+    await this.transaction(async (client) => {
+      const result = await client.query<{ kind: 'm' | 's' | 'c'; message_id: string; status: string | null }>(
+        INSERT_BATCH_SQL,
+        [...columns, shard, ...statusColumns],
+      )
+      for (const row of result.rows) {
+        if (row.kind === 'm') created.messages.add(row.message_id)
+        else if (row.kind === 's') created.statuses.add(statusKey(row.message_id, row.status as string))
+        else moved.set(row.message_id, row.status as string)
+      }
+      const events = this.eventsOf(batch, created.messages, moved)
+      if (events[0].length > 0) await client.query(this.appendEvents, [...events])
+      if (this.feedFaults !== undefined) await sleep(Math.random() * this.feedFaults.commitDelayMs)
+    })
+    if (created.messages.size > 0 || moved.size > 0) this.feedListeners.notify()
     return created
+  }
+
+  /** The batch's events in arrival order: messages created, then current statuses moved. */
+  private eventsOf(batch: PendingUnit[], created: Set<string>, moved: Map<string, string>) {
+    const types: string[] = []
+    const ids: string[] = []
+    const statuses: (string | null)[] = []
+    const seen = new Set<string>()
+    for (const unit of batch) {
+      for (const { message } of unit.messages) {
+        if (!created.has(message.message_id) || seen.has(message.message_id)) continue
+        seen.add(message.message_id)
+        types.push('message.created')
+        ids.push(message.message_id)
+        statuses.push(null)
+      }
+    }
+    for (const [messageId, status] of moved) {
+      types.push('status.updated')
+      ids.push(messageId)
+      statuses.push(status)
+    }
+    return [types, ids, statuses] as [string[], string[], (string | null)[]]
   }
 
   async getMessage(messageId: string): Promise<MessageDetail | null> {
     const [row] = await this.query<MessageDetailRow>(
-      `SELECT message_id, from_msisdn, to_msisdn, ts, text, source, type, contact_name, payload,
-         to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS received_at
-       FROM messages WHERE message_id = $1`,
+      `SELECT ${MESSAGE_DETAIL_COLUMNS} FROM messages WHERE message_id = $1`,
       [messageId],
     )
     return row === undefined ? null : messageDetail(row)
@@ -423,6 +501,192 @@ export class PostgresMessageStore implements MessageStore {
     }
   }
 
+  async readEvents(after: number, limit: number): Promise<FeedEvent[]> {
+    const rows = await this.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      [after, limit],
+    )
+    return this.withEventData(rows)
+  }
+
+  private async withEventData(rows: EventRow[]): Promise<FeedEvent[]> {
+    if (rows.length === 0) return []
+    const subjects = eventSubjects(rows)
+    const [messages, statuses] = await Promise.all([
+      subjects.messages.length === 0
+        ? []
+        : this.query<MessageDetailRow>(
+            `SELECT ${MESSAGE_DETAIL_COLUMNS} FROM messages WHERE message_id = ANY($1)`,
+            [subjects.messages],
+          ),
+      subjects.statuses.length === 0
+        ? []
+        : this.query<EventStatusRow>(
+            'SELECT message_id, status, ts, recipient_id, errors FROM message_statuses WHERE message_id = ANY($1)',
+            [subjects.statuses],
+          ),
+    ])
+    return assembleEvents(rows, messages, statuses)
+  }
+
+  /**
+   * Commits by this process call the listener directly; commits by other replicas reach it
+   * through LISTEN on one connection of its own, opened while anyone listens.
+   */
+  onEvents(listener: () => void): () => void {
+    const remove = this.feedListeners.add(listener)
+    if (this.listener === undefined && this.listenRetry === undefined) void this.listen()
+    return () => {
+      remove()
+      if (this.feedListeners.size === 0) this.stopListening()
+    }
+  }
+
+  private async listen(): Promise<void> {
+    if (this.closed || this.feedListeners.size === 0) return
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 3000,
+      keepAlive: true,
+      application_name: 'inlet-listen',
+    })
+    this.listener = client
+    const retry = () => {
+      if (this.listener !== client) return
+      this.listener = undefined
+      void client.end().catch(() => {})
+      if (this.closed || this.feedListeners.size === 0) return
+      this.listenRetry = setTimeout(() => {
+        this.listenRetry = undefined
+        void this.listen()
+      }, 1000)
+      this.listenRetry.unref()
+    }
+    client.on('error', retry)
+    client.on('end', retry)
+    client.on('notification', () => this.feedListeners.notify())
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`)
+      // Commits made while no connection listened: consumers read again.
+      this.feedListeners.notify()
+    } catch {
+      retry()
+    }
+  }
+
+  private stopListening(): void {
+    clearTimeout(this.listenRetry)
+    this.listenRetry = undefined
+    const client = this.listener
+    this.listener = undefined
+    void client?.end().catch(() => {})
+  }
+
+  async registerDestinations(urls: string[], now: Date): Promise<void> {
+    await this.query(
+      `INSERT INTO forward_destinations (url, dispatched_seq)
+       SELECT u, (SELECT coalesce(max(seq), 0) FROM events) FROM unnest($1::text[]) AS u
+       ON CONFLICT (url) DO NOTHING`,
+      [urls],
+    )
+    void now
+  }
+
+  async dispatch(url: string, limit: number, now: Date): Promise<number> {
+    const [row] = await this.query<{ dispatched: number }>(DISPATCH_SQL, [url, limit, now.toISOString()])
+    return row?.dispatched ?? 0
+  }
+
+  async leaseDue(urls: string[], now: Date, leaseMs: number, limit: number): Promise<LeasedDelivery[]> {
+    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString()
+    const rows = await this.query<{ id: number; event_seq: number; destination: string; attempts: number }>(
+      LEASE_SQL,
+      [now.toISOString(), leaseUntil, urls, limit],
+    )
+    if (rows.length === 0) return []
+    const events = new Map(
+      (
+        await this.withEventData(
+          await this.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ANY($1) ORDER BY seq`, [
+            rows.map((r) => r.event_seq),
+          ]),
+        )
+      ).map((e) => [e.seq, e]),
+    )
+    return rows.flatMap((r) => {
+      const event = events.get(r.event_seq)
+      return event ? [{ id: r.id, destination: r.destination, attempts: r.attempts, leaseUntil, event }] : []
+    })
+  }
+
+  async recordAttempts(results: AttemptResult[]): Promise<void> {
+    if (results.length === 0) return
+    const column = <K extends keyof AttemptResult>(key: K) => results.map((r) => r[key])
+    await this.query(RECORD_SQL, [
+      column('id'),
+      column('leaseUntil'),
+      column('status'),
+      column('statusCode'),
+      column('error'),
+      column('nextAttemptAt'),
+      column('at'),
+    ])
+  }
+
+  async stopDestination(url: string, reason: string, now: Date): Promise<number> {
+    const [row] = await this.query<{ failed: number }>(
+      `WITH stopped AS (UPDATE forward_destinations SET gone_at = $3 WHERE url = $1),
+         failed AS (
+           UPDATE deliveries SET status = 'failed', last_error = $2, next_attempt_at = NULL, lease_until = NULL
+           WHERE destination = $1 AND status = 'pending' RETURNING 1)
+       SELECT count(*)::int AS failed FROM failed`,
+      [url, reason, now.toISOString()],
+    )
+    return row?.failed ?? 0
+  }
+
+  async retryDelivery(id: number, now: Date): Promise<RetryOutcome> {
+    const [row] = await this.query<{ status: string; retried: boolean }>(
+      `WITH target AS (SELECT status, destination FROM deliveries WHERE id = $1),
+         retried AS (
+           UPDATE deliveries SET status = 'pending', next_attempt_at = $2, lease_until = NULL
+           WHERE id = $1 AND status = 'failed' RETURNING destination),
+         resumed AS (UPDATE forward_destinations SET gone_at = NULL WHERE url IN (SELECT destination FROM retried))
+       SELECT status, EXISTS (SELECT 1 FROM retried) AS retried FROM target`,
+      [id, now.toISOString()],
+    )
+    if (row === undefined) return 'not_found'
+    return row.retried ? 'scheduled' : 'not_failed'
+  }
+
+  async listDeliveries(query: DeliveryQuery): Promise<Delivery[]> {
+    const params: unknown[] = [query.limit]
+    const filters: string[] = []
+    if (query.status !== undefined) {
+      params.push(query.status)
+      filters.push(`status = $${params.length}`)
+    }
+    if (query.before !== undefined) {
+      params.push(query.before)
+      filters.push(`id < $${params.length}`)
+    }
+    const where = filters.length > 0 ? `WHERE ${filters.join(' AND ')}` : ''
+    return this.query<Delivery>(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries ${where} ORDER BY id DESC LIMIT $1`,
+      params,
+    )
+  }
+
+  async deliveryBacklog(urls: string[]): Promise<DeliveryBacklog> {
+    const [row] = await this.query<{ pending: number; oldest: string | null }>(
+      `SELECT count(*)::int AS pending, ${iso('min(created_at)')} AS oldest FROM deliveries
+       WHERE status = 'pending' AND destination = ANY($1)`,
+      [urls],
+    )
+    return { pending: row?.pending ?? 0, oldestPendingAt: row?.oldest ?? null }
+  }
+
   async stats(): Promise<Stats> {
     const [row] = await this.query<{
       total: string
@@ -456,6 +720,7 @@ export class PostgresMessageStore implements MessageStore {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.stopListening()
     this.inserts.flush()
     await Promise.all(this.inFlight)
     await this.pool.end()

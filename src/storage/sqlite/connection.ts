@@ -57,3 +57,17 @@ export function statementCache(db: Database.Database): (sql: string) => Database
 export function inSnapshot(db: Database.Database): <T>(run: () => T) => T {
   return db.transaction((run: () => unknown) => run()) as <T>(run: () => T) => T
 }
+
+/**
+ * Runs `write` as one transaction that does not fsync (synchronous=NORMAL): for work that a
+ * crash may lose because it is redone (index upkeep from its mark, delivery state: at least
+ * once). A process crash loses none of it; the next fsynced COMMIT makes it durable too.
+ */
+export function withoutFsync<T>(db: Database.Database, write: () => T): T {
+  db.pragma('synchronous = NORMAL')
+  try {
+    return db.transaction(write).immediate()
+  } finally {
+    db.pragma('synchronous = FULL')
+  }
+}

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
 import { type MessageStatus, statusRank } from '../../domain/message-status.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
+import { withoutFsync } from './connection.js'
 import { REBUILD_COUNTERS_SQL } from './migrations.js'
 import type { InsertRow, InsertUnit, RowError, UnitOutcome } from './protocol.js'
 
@@ -66,6 +67,8 @@ export class MessageWriter {
         `INSERT INTO message_statuses (message_id, status, ts, recipient_id, errors, received_at)
          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, status) DO NOTHING`,
       ),
+      // The feed, in the batch's transaction: the single writer makes seq the commit order.
+      addEvent: db.prepare('INSERT INTO events (type, message_id, status, created_at) VALUES (?, ?, ?, ?)'),
       moveCurrentStatus: db.prepare(
         `INSERT INTO status_current (message_id, status, rank, updated_at, updated_key, recipient_id)
          VALUES (?, ?, ?, ?, ?, ?)
@@ -127,14 +130,23 @@ export class MessageWriter {
       try {
         if (guarded) s.savepoint.run()
         const messages = unit.messages.map((row) => {
-          const done = s.insert.run(...row, receivedAt).changes === 1
-          return done ? 1 : 0
+          if (s.insert.run(...row, receivedAt).changes === 0) return 0
+          s.addEvent.run('message.created', row[ID], null, receivedAt)
+          return 1
         })
         const statuses = unit.statuses.map(([messageId, status, ts, recipientId, errors]) => {
           if (s.insertStatus.run(messageId, status, ts, recipientId, errors, receivedAt).changes === 0)
             return 0
           const rank = statusRank(status as MessageStatus)
-          s.moveCurrentStatus.run(messageId, status, rank, ts, timestampSortKey(ts), recipientId)
+          const moved = s.moveCurrentStatus.run(
+            messageId,
+            status,
+            rank,
+            ts,
+            timestampSortKey(ts),
+            recipientId,
+          )
+          if (moved.changes === 1) s.addEvent.run('status.updated', messageId, status, receivedAt)
           return 1
         })
         if (guarded) s.release.run()
@@ -216,17 +228,10 @@ export class MessageWriter {
     const from = this.indexedUpTo
     if (latest <= from) return 0
     const upTo = Math.min(latest, from + maxRows)
-    this.db.pragma('synchronous = NORMAL')
-    try {
-      this.db
-        .transaction(() => {
-          this.statements.indexSenders.run(from, upTo)
-          this.statements.saveIndexProgress.run(upTo)
-        })
-        .immediate()
-    } finally {
-      this.db.pragma('synchronous = FULL')
-    }
+    withoutFsync(this.db, () => {
+      this.statements.indexSenders.run(from, upTo)
+      this.statements.saveIndexProgress.run(upTo)
+    })
     this.indexedUpTo = upTo
     return upTo - from
   }

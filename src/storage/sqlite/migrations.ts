@@ -163,6 +163,44 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX status_current_by_recipient ON status_current (recipient_id, updated_key, message_id);
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- The feed (SPEC 2.4): one row per stored message or current-status move, written in the
+      -- batch's own transaction. The single writer makes seq the commit order; AUTOINCREMENT
+      -- never hands out a seq twice, and VACUUM keeps an INTEGER PRIMARY KEY.
+      CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        type       TEXT NOT NULL,   -- message.created, status.updated
+        message_id TEXT NOT NULL,
+        status     TEXT,            -- the status that became current (status.updated)
+        created_at TEXT NOT NULL    -- ISO-8601 UTC with milliseconds
+      );
+      -- Forwarding: each destination's place in the feed (events up to dispatched_seq have
+      -- their deliveries), and whether it answered 410 Gone.
+      CREATE TABLE forward_destinations (
+        url            TEXT PRIMARY KEY,
+        dispatched_seq INTEGER NOT NULL,
+        gone_at        TEXT
+      ) WITHOUT ROWID;
+      CREATE TABLE deliveries (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_seq        INTEGER NOT NULL,
+        destination      TEXT NOT NULL,
+        status           TEXT NOT NULL,   -- pending, delivered, failed
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        last_status_code INTEGER,
+        last_error       TEXT,
+        next_attempt_at  TEXT,            -- pending only
+        delivered_at     TEXT,
+        lease_until      TEXT,            -- an attempt in progress, until then
+        created_at       TEXT NOT NULL,
+        UNIQUE (destination, event_seq)
+      );
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX deliveries_by_status ON deliveries (status, id);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

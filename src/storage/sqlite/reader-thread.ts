@@ -5,8 +5,11 @@ import { spawnSync } from 'node:child_process'
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { workerData } from 'piscina'
+import type { DeliveryQuery } from '../../forwarding/delivery-store.js'
 import type { MessageQuery, StatusQuery } from '../message-store.js'
 import { openReadConnection } from './connection.js'
+import { DeliveryReader } from './delivery-reader.js'
+import { FeedReader } from './feed-reader.js'
 import { hold } from './hold.js'
 import { type KnownCount, MessageReader } from './message-reader.js'
 import { StatusReader } from './status-reader.js'
@@ -30,6 +33,9 @@ export type ReadTask =
   | { kind: 'message'; messageId: string }
   | { kind: 'status'; messageId: string }
   | { kind: 'statuses'; query: StatusQuery }
+  | { kind: 'events'; after: number; limit: number }
+  | { kind: 'deliveries'; query: DeliveryQuery }
+  | { kind: 'backlog'; urls: string[] }
   /** Fault injection for tests: count in `gate[1]`, then keep this thread busy until `gate[0]` is non-zero. */
   | { kind: 'hold'; gate: Int32Array }
 
@@ -60,11 +66,15 @@ const { file, searchFile, opening } = workerData as ReaderThreadData
 Atomics.add(opening, 0, 1)
 let reader: MessageReader
 let statuses: StatusReader
+let feed: FeedReader
+let deliveries: DeliveryReader
 try {
   if (Atomics.load(opening, 1) !== 0) throw new Error('the store is closing')
   const db = openReadConnection(file, searchFile)
   reader = new MessageReader(db)
   statuses = new StatusReader(db)
+  feed = new FeedReader(db)
+  deliveries = new DeliveryReader(db)
   Atomics.add(opening, 2, 1)
   Atomics.notify(opening, 2)
 } finally {
@@ -84,6 +94,12 @@ export default function read(task: ReadTask): unknown {
       return statuses.get(task.messageId)
     case 'statuses':
       return statuses.list(task.query)
+    case 'events':
+      return feed.after(task.after, task.limit)
+    case 'deliveries':
+      return deliveries.list(task.query)
+    case 'backlog':
+      return deliveries.backlog(task.urls)
     case 'hold':
       hold(task.gate)
       return null

@@ -5,8 +5,19 @@ import { Piscina } from 'piscina'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { QueryTimeoutError, ReadsOverloadedError, StorageUnavailableError } from '../../errors.js'
-import { batchesOf, InsertQueue, type PendingUnit, unitRows } from '../insert-queue.js'
 import type {
+  AttemptResult,
+  Delivery,
+  DeliveryBacklog,
+  DeliveryQuery,
+  DeliveryStore,
+  LeasedDelivery,
+  RetryOutcome,
+} from '../../forwarding/delivery-store.js'
+import { batchesOf, InsertQueue, type PendingUnit, unitRows } from '../insert-queue.js'
+import { Listeners } from '../listeners.js'
+import type {
+  FeedEvent,
   IngestBatch,
   IngestResult,
   InsertOutcome,
@@ -22,6 +33,7 @@ import type {
   StoreHealth,
 } from '../message-store.js'
 import { CountCache } from './count-cache.js'
+import type { DeliveryOp } from './delivery-writer.js'
 import type { ListResult } from './message-reader.js'
 import { SCHEMA_VERSION } from './migrations.js'
 import type { RowError, UnitOutcome, WriterReply, WriterRequest } from './protocol.js'
@@ -93,7 +105,7 @@ function countKey(query: MessageQuery): string {
  * fsync covers them all. Each caller's promise settles only
  * after the COMMIT that holds its row has returned (synchronous=FULL in WAL mode).
  */
-export class SqliteMessageStore implements MessageStore {
+export class SqliteMessageStore implements MessageStore, DeliveryStore {
   /** Transactions and rows committed by group commit (tests read it to see batching). */
   readonly commits = { transactions: 0, rows: 0 }
   /** Settles once the schema is migrated and writes and reads can start. */
@@ -101,6 +113,7 @@ export class SqliteMessageStore implements MessageStore {
   private readonly options: Required<Omit<SqliteStoreOptions, 'logger'>> & { logger?: StoreLogger }
   private readonly inserts: InsertQueue
   private readonly counts = new CountCache(COUNT_CACHE_ENTRIES)
+  private readonly feedListeners = new Listeners()
   /** Batches sent to the writer and not yet answered, by batch number. */
   private readonly inFlight = new Map<number, PendingUnit[]>()
   /** Writes waiting for the batch in flight to be answered (see sendBatch). */
@@ -250,12 +263,16 @@ export class SqliteMessageStore implements MessageStore {
         this.commits.rows += batch.reduce((rows, unit) => rows + unitRows(unit), 0)
         this.sendWaiting()
         const outcome = (bit: 1 | 0): InsertOutcome => (bit === 1 ? 'created' : 'duplicate')
+        let created = false
         for (const [i, unit] of batch.entries()) {
           const result = reply.outcomes[i] as UnitOutcome
           if ('code' in result) unit.reject(rowError(result))
-          else
+          else {
+            created ||= result.messages.includes(1) || result.statuses.includes(1)
             unit.resolve({ messages: result.messages.map(outcome), statuses: result.statuses.map(outcome) })
+          }
         }
+        if (created) this.feedListeners.notify()
         return
       }
       case 'insert-failed': {
@@ -474,6 +491,52 @@ export class SqliteMessageStore implements MessageStore {
 
   listStatuses(query: StatusQuery): Promise<StatusPage> {
     return this.read({ kind: 'statuses', query })
+  }
+
+  readEvents(after: number, limit: number): Promise<FeedEvent[]> {
+    return this.read({ kind: 'events', after, limit })
+  }
+
+  onEvents(listener: () => void): () => void {
+    return this.feedListeners.add(listener)
+  }
+
+  async registerDestinations(urls: string[], now: Date): Promise<void> {
+    await this.deliveries({ op: 'register', urls, now: now.toISOString() })
+  }
+
+  dispatch(url: string, limit: number, now: Date): Promise<number> {
+    return this.deliveries({ op: 'dispatch', url, limit, now: now.toISOString() })
+  }
+
+  leaseDue(urls: string[], now: Date, leaseMs: number, limit: number): Promise<LeasedDelivery[]> {
+    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString()
+    return this.deliveries({ op: 'lease', urls, now: now.toISOString(), leaseUntil, limit })
+  }
+
+  async recordAttempts(results: AttemptResult[]): Promise<void> {
+    await this.deliveries({ op: 'record', results })
+  }
+
+  stopDestination(url: string, reason: string, now: Date): Promise<number> {
+    return this.deliveries({ op: 'stop', url, reason, now: now.toISOString() })
+  }
+
+  retryDelivery(id: number, now: Date): Promise<RetryOutcome> {
+    return this.deliveries({ op: 'retry', id, now: now.toISOString() })
+  }
+
+  listDeliveries(query: DeliveryQuery): Promise<Delivery[]> {
+    return this.read({ kind: 'deliveries', query })
+  }
+
+  deliveryBacklog(urls: string[]): Promise<DeliveryBacklog> {
+    return this.read({ kind: 'backlog', urls })
+  }
+
+  private async deliveries<T>(op: DeliveryOp): Promise<T> {
+    await this.ready
+    return this.writerRequest<T>({ kind: 'deliveries', op })
   }
 
   /**

@@ -5,6 +5,8 @@
 // HTTP, so neither an fsync nor an index chunk ever delays a request being parsed.
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { openWriteConnection } from './connection.js'
+import { DeliveryWriter } from './delivery-writer.js'
+import { FeedReader } from './feed-reader.js'
 import { hold } from './hold.js'
 import { describeError, MessageWriter } from './message-writer.js'
 import { migrate } from './migrations.js'
@@ -34,6 +36,7 @@ const clock = () => new Date()
 const db = openWriteConnection(data.file, data.busyTimeoutMs)
 migrate(db, clock)
 const writer = new MessageWriter(db, clock)
+const deliveries = new DeliveryWriter(db, new FeedReader(db))
 
 const reply = (message: WriterReply) => port.postMessage(message)
 const queue: WriterRequest[] = []
@@ -105,6 +108,9 @@ function handle(request: WriterRequest): void {
       } catch {
         // Busy or failing: the upkeep thread asks again after its next round.
       }
+      return
+    case 'deliveries':
+      answer(request.id, () => deliveries.run(request.op))
       return
     case 'pragma':
       answer(request.id, () => db.pragma(request.pragma))

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify'
+import { AppError } from '../../errors.js'
+import type { DeliveryStore } from '../../forwarding/delivery-store.js'
+import { refuseOtherMethods } from '../method-not-allowed.js'
+import {
+  AcceptedSchema,
+  type DeliveriesQuery,
+  DeliveriesQuerySchema,
+  DeliveryPageSchema,
+  type DeliveryParams,
+  DeliveryParamsSchema,
+} from '../schemas.js'
+
+/** GET /deliveries (SPEC 2.4): newest first; `next` is the cursor of the following page. */
+export async function deliveriesRoutes(app: FastifyInstance, deps: { store: DeliveryStore }) {
+  app.get<{ Querystring: DeliveriesQuery }>(
+    '/deliveries',
+    { schema: { querystring: DeliveriesQuerySchema, response: { 200: DeliveryPageSchema } } },
+    async (request) => {
+      const { status, limit, cursor } = request.query
+      let before: number | undefined
+      if (cursor !== undefined && cursor !== '') {
+        if (!/^[0-9]{1,15}$/.test(cursor)) {
+          throw new AppError('validation_error', [
+            { loc: ['query', 'cursor'], msg: 'Cursor is malformed', type: 'value_error' },
+          ])
+        }
+        before = Number(cursor)
+      }
+      const rows = await deps.store.listDeliveries({
+        limit: limit + 1,
+        ...(status === undefined ? {} : { status }),
+        ...(before === undefined ? {} : { before }),
+      })
+      const more = rows.length > limit
+      if (more) rows.length = limit
+      return { data: rows, next: more ? String(rows.at(-1)?.id) : null }
+    },
+  )
+  refuseOtherMethods(app, '/deliveries', ['GET'])
+}
+
+/** POST /deliveries/{id}/retry (admin): a failed delivery is attempted again at once. */
+export async function deliveryAdminRoutes(
+  app: FastifyInstance,
+  deps: { store: DeliveryStore; retried: () => void },
+) {
+  app.post<{ Params: DeliveryParams }>(
+    '/deliveries/:id/retry',
+    { schema: { params: DeliveryParamsSchema, response: { 202: AcceptedSchema } } },
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const outcome = await deps.store.retryDelivery(id, new Date())
+      if (outcome === 'not_found') throw new AppError('not_found', 'delivery not found')
+      if (outcome === 'not_failed') throw new AppError('conflict', 'only a failed delivery can be retried')
+      deps.retried()
+      return reply.code(202).send({ status: 'scheduled', id })
+    },
+  )
+  refuseOtherMethods(app, '/deliveries/:id/retry', ['POST'])
+}

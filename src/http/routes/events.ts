@@ -1,0 +1,145 @@
+import type { FastifyInstance } from 'fastify'
+import type { Metrics } from '../../observability/metrics.js'
+import type { FeedEvent, MessageStore } from '../../storage/message-store.js'
+import { refuseOtherMethods } from '../method-not-allowed.js'
+import {
+  EventPageSchema,
+  type EventsQuery,
+  EventsQuerySchema,
+  type EventsStreamQuery,
+  EventsStreamQuerySchema,
+} from '../schemas.js'
+
+/** Events one stream read sends before it looks again. */
+const STREAM_CHUNK = 500
+
+export interface EventsDeps {
+  store: MessageStore
+  metrics: Metrics
+  heartbeatMs: number
+}
+
+const wire = (event: FeedEvent) => ({
+  id: String(event.seq),
+  type: event.type,
+  created_at: event.created_at,
+  data: event.data,
+})
+
+/** A position from the API: an event id, or the beginning. */
+const position = (id: string | undefined | null) => (id && /^[0-9]{1,15}$/.test(id) ? Number(id) : 0)
+
+/**
+ * Resolves at the next commit that may have added events, when `signal` aborts (the client
+ * left, the app is closing), or after `ms`. Subscribe before the read that found nothing,
+ * so a commit in between is not missed.
+ */
+function nextCommit(store: MessageStore, signal: AbortSignal, ms: number) {
+  let wake: () => void = () => {}
+  const woken = new Promise<void>((resolve) => {
+    wake = resolve
+  })
+  const timer = Number.isFinite(ms) ? setTimeout(wake, ms) : undefined
+  const stop = store.onEvents(wake)
+  signal.addEventListener('abort', wake, { once: true })
+  return {
+    woken,
+    dispose() {
+      clearTimeout(timer)
+      stop()
+      signal.removeEventListener('abort', wake)
+    },
+  }
+}
+
+/**
+ * The feed (SPEC 2.4): GET /events pages through it (long-polling with `wait`), GET
+ * /events/stream sends it as Server-Sent Events. Both wait on the store's commit
+ * notification, never on a timer.
+ */
+export async function eventsRoutes(app: FastifyInstance, deps: EventsDeps) {
+  const { store, metrics } = deps
+  // Aborted when the app closes: waiting requests answer and streams end, so shutdown
+  // does not wait out a long-poll or a stream.
+  const closing = new AbortController()
+  app.addHook('preClose', (done) => {
+    closing.abort()
+    done()
+  })
+
+  app.get<{ Querystring: EventsQuery }>(
+    '/events',
+    { schema: { querystring: EventsQuerySchema, response: { 200: EventPageSchema } } },
+    async (request) => {
+      const { limit, wait } = request.query
+      const after = position(request.query.after)
+      let events = await store.readEvents(after, limit)
+      if (events.length === 0 && wait > 0 && !closing.signal.aborted) {
+        const left = new AbortController()
+        const onClose = () => left.abort()
+        request.raw.once('close', onClose)
+        const gone = AbortSignal.any([left.signal, closing.signal])
+        const deadline = Date.now() + wait * 1000
+        try {
+          for (;;) {
+            const commit = nextCommit(store, gone, deadline - Date.now())
+            try {
+              events = await store.readEvents(after, limit)
+              if (events.length > 0 || gone.aborted || Date.now() >= deadline) break
+              await commit.woken
+            } finally {
+              commit.dispose()
+            }
+          }
+        } finally {
+          request.raw.off('close', onClose)
+        }
+      }
+      const last = events.at(-1)
+      return { data: events.map(wire), next: String(last === undefined ? after : last.seq) }
+    },
+  )
+  refuseOtherMethods(app, '/events', ['GET'])
+
+  app.get<{ Querystring: EventsStreamQuery }>(
+    '/events/stream',
+    // 'manual': every client gets the stream, whatever its Accept header says.
+    { sse: { kind: 'manual', heartbeat: true }, schema: { querystring: EventsStreamQuerySchema } },
+    async (request, reply) => {
+      // A reconnecting EventSource sends Last-Event-ID; it wins over the URL's ?after=.
+      let after = position(reply.sse.lastEventId ?? request.query.after)
+      const ended = new AbortController()
+      const gone = AbortSignal.any([ended.signal, closing.signal])
+      reply.sse.keepAlive()
+      reply.sse.sendHeaders()
+      metrics.streamClients.inc()
+      reply.sse.onClose(() => {
+        metrics.streamClients.dec()
+        ended.abort()
+      })
+      closing.signal.addEventListener('abort', () => reply.sse.close(), { once: true })
+      void (async () => {
+        while (!gone.aborted) {
+          const commit = nextCommit(store, gone, Number.POSITIVE_INFINITY)
+          try {
+            const events = await store.readEvents(after, STREAM_CHUNK)
+            for (const event of events) {
+              if (gone.aborted) return
+              await reply.sse.send({ id: String(event.seq), event: event.type, data: wire(event) })
+              after = event.seq
+            }
+            if (events.length < STREAM_CHUNK) await commit.woken
+          } finally {
+            commit.dispose()
+          }
+        }
+      })().catch((error: unknown) => {
+        // The store is away or the client went: end the stream; the client resumes from
+        // its Last-Event-ID when it reconnects.
+        if (!gone.aborted) request.log.warn({ err: error, request_id: request.id }, 'event stream ended')
+        reply.sse.close()
+      })
+    },
+  )
+  refuseOtherMethods(app, '/events/stream', ['GET'])
+}
