@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
+import { FORWARD_SECRET, startReceiver } from './helpers/receiver.js'
 import { createTestApp, message, postSigned } from './helpers/test-app.js'
 
-test('a full database answers 503 storage unavailable (never 200 or 500), readiness follows, and both recover when space returns', async (t) => {
-  const testApp = await createTestApp(t)
+for (const forwarding of [false, true]) {
+  test(`a full database answers 503 storage unavailable (never 200 or 500), readiness follows, and both recover when space returns${forwarding ? ' (forwarding on)' : ''}`, async (t) => {
+    const receiver = forwarding ? await startReceiver(t) : undefined
+    const env: Record<string, string> = receiver ? { FORWARD_URL: receiver.url, FORWARD_SECRET } : {}
+    await fullDatabase(t, env)
+  })
+}
+
+async function fullDatabase(t: Parameters<typeof createTestApp>[0], env: Record<string, string>) {
+  const testApp = await createTestApp(t, { env })
   const { app, database } = testApp
   const get = (url: string) => app.inject({ method: 'GET', url })
   const acknowledged: string[] = []
@@ -44,4 +53,4 @@ test('a full database answers 503 storage unavailable (never 200 or 500), readin
   const stored = new Set((await database.rows()).map((row) => row.message_id))
   for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged ${id} is stored`)
   assert.equal(stored.size, acknowledged.length, 'nothing refused was stored')
-})
+}

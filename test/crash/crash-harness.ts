@@ -37,6 +37,8 @@ export interface CrashOptions {
   killAfterMs?: { min: number; max: number }
   /** What to send: single webhooks (the default) or WhatsApp batches. */
   traffic?: 'webhook' | 'whatsapp'
+  /** More environment for the server (forwarding to a receiver, say). */
+  env?: Record<string, string>
 }
 
 export interface CrashResult {
@@ -203,7 +205,7 @@ class Server {
     void this.exited.then(() => process.off('exit', this.killOnExit))
   }
 
-  static start(file: string, secret: string, port: number): Server {
+  static start(file: string, secret: string, port: number, extraEnv: Record<string, string>): Server {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       WEBHOOK_SECRET: secret,
@@ -212,6 +214,7 @@ class Server {
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'INFO',
+      ...extraEnv,
     }
     delete env.NODE_TEST_CONTEXT // set by `node --test`; the server is not a test file
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -264,9 +267,14 @@ class Server {
 }
 
 /** Starts Inlet and waits for readiness, retrying on a fresh port if it dies first (port race). */
-async function startReady(file: string, secret: string, label: string): Promise<Server> {
+async function startReady(
+  file: string,
+  secret: string,
+  label: string,
+  env: Record<string, string> = {},
+): Promise<Server> {
   for (let attempt = 1; ; attempt++) {
-    const server = Server.start(file, secret, await freePort())
+    const server = Server.start(file, secret, await freePort(), env)
     try {
       if (await server.waitReady(READY_TIMEOUT_MS)) return server
     } catch (error) {
@@ -342,7 +350,7 @@ async function runCycle(
   runId: string,
 ): Promise<CycleStats> {
   const label = `cycle ${cycle}`
-  const server = await startReady(file, secret, label)
+  const server = await startReady(file, secret, label, options.env)
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency })
   const stats: CycleStats = { acknowledged: 0, duplicateAcks: 0, inFlightFailures: 0, killedAfterMs: 0 }
   const violations: string[] = []
@@ -558,7 +566,15 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashResult
   try {
     for (let cycle = 1; cycle <= cycles; cycle++) {
       const traffic = options.traffic ?? 'webhook'
-      const stats = await runCycle(cycle, { concurrency, killAfterMs, traffic }, file, secret, ledger, runId)
+      const env = options.env ?? {}
+      const stats = await runCycle(
+        cycle,
+        { concurrency, killAfterMs, traffic, env },
+        file,
+        secret,
+        ledger,
+        runId,
+      )
       const rows = verifyDatabase(file, ledger, `after the SIGKILL of cycle ${cycle}`)
       result.cycles = cycle
       result.duplicateAcks += stats.duplicateAcks
@@ -571,7 +587,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashResult
     }
 
     // The last kill must be recoverable too: start once more, stop gracefully, check again.
-    const server = await startReady(file, secret, 'final restart')
+    const server = await startReady(file, secret, 'final restart', options.env)
     try {
       if (server.child.pid !== undefined) process.kill(server.child.pid, 'SIGTERM')
       const { code, signal } = await withTimeout(

@@ -253,16 +253,24 @@ export class PostgresMessageStore implements MessageStore, DeliveryStore {
   /** Runs `work` in one transaction on one pooled connection: COMMIT after it, ROLLBACK if it throws. */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
+    // A connection that breaks while checked out emits 'error' (the query in flight fails
+    // too); without a listener that event would end the process.
+    const ignore = () => {}
+    client.on('error', ignore)
+    let broken: Error | undefined
     try {
       await client.query('BEGIN')
       const result = await work(client)
       await client.query('COMMIT')
       return result
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError // the connection is unusable: the pool drops it
+      })
       throw error
     } finally {
-      client.release()
+      client.off('error', ignore)
+      client.release(broken)
     }
   }
 
