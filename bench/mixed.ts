@@ -21,6 +21,7 @@ import { searchIndexFile } from '../src/storage/sqlite/search-index.js'
 import { MessageFactory } from './lib/bodies.js'
 import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
 import { PLANTED_WORDS } from './lib/dataset.js'
+import { followStream, startForwardReceiver } from './lib/feed-consumers.js'
 import { loadAgent, percentile, send } from './lib/http-load.js'
 import { createSchema, dropSchema } from './lib/postgres.js'
 import {
@@ -44,8 +45,10 @@ scheduled send time) to one server pinned to core 0, from core 1, and in some ru
 client browsing the read API at the same time (varied searches, sender pages, stats: one
 request at a time, 100 ms apart). Runs, in this order: the bare-Fastify ceiling at the same
 rate (the baseline), then Inlet on a fresh database and on a copy of --db, each without and
-with the browsing client. Writes the "## Mixed load" section of bench/RESULTS.md (or
-"## Mixed load on PostgreSQL").
+with the browsing client; then, on a fresh database, with forwarding on (to a local
+receiver) and one client following /events/stream, open loop and closed loop (--concurrency
+senders as fast as answers come), each against the same run without them. Writes the
+"## Mixed load" section of bench/RESULTS.md (or "## Mixed load on PostgreSQL").
 
   --rate R         webhooks per second (default 1000)
   --duration S     measured seconds per run (default 20)
@@ -55,6 +58,7 @@ with the browsing client. Writes the "## Mixed load" section of bench/RESULTS.md
   --store NAME     sqlite (default) or postgres (fresh schemas only; --db is not used)
   --database-url U PostgreSQL server for --store postgres (default $TEST_DATABASE_URL,
                    else postgres://postgres@127.0.0.1:5432/test)
+  --concurrency C  senders of the closed-loop runs (default 32)
   --out PATH       file whose section is replaced (default bench/RESULTS.md; "-" none)
   --help           this text
 `
@@ -67,6 +71,7 @@ interface Options {
   store: 'sqlite' | 'postgres'
   databaseUrl: string
   out: string | null
+  concurrency: number
 }
 
 interface Scenario {
@@ -74,7 +79,14 @@ interface Scenario {
   server: 'ceiling' | 'inlet'
   data: 'fresh' | 'large'
   browsing: boolean
+  /** Forwarding to a local receiver on, and one client following /events/stream. */
+  attached: boolean
+  /** open: --rate per second from the schedule; closed: --concurrency senders, each waiting for its answer. */
+  loop: 'open' | 'closed'
 }
+
+/** How long a run with consumers waits, after its last webhook, for them to receive everything. */
+const DRAIN_TIMEOUT_MS = 120_000
 
 interface Result {
   scenario: Scenario
@@ -91,6 +103,13 @@ interface Result {
   acknowledged: string[]
   /** Acknowledged webhooks missing from the database afterwards (SQLite runs). */
   missing: number | null
+  /** Measured seconds (the loop's, not the drain's). */
+  measuredS: number
+  /** From each acknowledged webhook's send time to its arrival at the forwarding receiver / the SSE client. */
+  deliveryLagMs: number[]
+  streamLagMs: number[]
+  /** Seconds after the last webhook until both consumers had every acknowledged message (null: never). */
+  drainedAfterS: number | null
 }
 
 /** What the browsing client asks about: words and senders that exist in the data. */
@@ -112,6 +131,7 @@ function parseOptions(argv: string[]): Options | null {
       default: process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
     },
     out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
+    concurrency: { type: 'string', default: '32' },
     help: { type: 'boolean', default: false },
   })
   if (values.help === true) return null
@@ -129,6 +149,7 @@ function parseOptions(argv: string[]): Options | null {
     store,
     databaseUrl: values['database-url'] as string,
     out: values.out === '-' ? null : path.resolve(values.out as string),
+    concurrency: integerOption('concurrency', values.concurrency as string, 1),
   }
 }
 
@@ -234,6 +255,11 @@ async function runScenario(scenario: Scenario, options: Options, workDir: string
     HOST: '127.0.0.1',
     LOG_LEVEL: 'WARN', // the access lines' cost is the same in every run; their volume is not the point
   }
+  const receiver = scenario.attached ? await startForwardReceiver() : null
+  if (receiver !== null) {
+    env.FORWARD_URL = receiver.url
+    env.FORWARD_SECRET = `whsec_${randomBytes(24).toString('base64')}`
+  }
   let cleanup = async () => {}
   let sqliteFile: string | null = null
   if (scenario.server === 'inlet' && options.store === 'postgres') {
@@ -272,14 +298,38 @@ async function runScenario(scenario: Scenario, options: Options, workDir: string
     logFile: path.join(runDir, 'server.log'),
     cwd: REPO,
   })
+  const stream = scenario.attached ? followStream(port) : null
   try {
-    const result = await drive(port, scenario, options, secret, factory, vocabulary)
+    const sentAt = new Map<string, number>()
+    const result = await drive(port, scenario, options, secret, factory, vocabulary, sentAt)
+    if (receiver !== null && stream !== null) {
+      const finished = performance.now()
+      const all = (arrivals: Map<string, number>) => result.acknowledged.every((id) => arrivals.has(id))
+      while (
+        !(all(receiver.arrivals) && all(stream.arrivals)) &&
+        performance.now() - finished < DRAIN_TIMEOUT_MS
+      ) {
+        await sleep(20)
+      }
+      result.drainedAfterS =
+        all(receiver.arrivals) && all(stream.arrivals) ? (performance.now() - finished) / 1000 : null
+      const lags = (arrivals: Map<string, number>) =>
+        result.acknowledged.flatMap((id) => {
+          const at = arrivals.get(id)
+          return at === undefined ? [] : [at - (sentAt.get(id) as number)]
+        })
+      result.deliveryLagMs = lags(receiver.arrivals)
+      result.streamLagMs = lags(stream.arrivals)
+      await stream.close()
+    }
     result.peakRssMiB = peakRssKiB(server.pid) / 1024
     const exit = await stopServer(server)
     if (exit !== 0) throw new HarnessError(`${scenario.name}: the server exited with ${exit}`)
     if (sqliteFile !== null) result.missing = countMissing(sqliteFile, result.acknowledged)
     return result
   } finally {
+    await stream?.close()
+    receiver?.close()
     killLiveChildren()
     await cleanup()
     rmSync(runDir, { recursive: true, force: true })
@@ -293,6 +343,7 @@ async function drive(
   secret: string,
   factory: MessageFactory,
   vocabulary: Vocabulary,
+  sentAt: Map<string, number>,
 ): Promise<Result> {
   const agent = loadAgent()
   const result: Result = {
@@ -307,6 +358,10 @@ async function drive(
     peakRssMiB: 0,
     acknowledged: [],
     missing: null,
+    measuredS: options.durationS,
+    deliveryLagMs: [],
+    streamLagMs: [],
+    drainedAfterS: null,
   }
   const intervalMs = 1000 / options.rate
   const startedAt = performance.now()
@@ -333,6 +388,33 @@ async function drive(
     }
   })()
 
+  const post = (scheduled: number) => {
+    const m = factory.next()
+    const body = JSON.stringify(m)
+    const signature = createHmac('sha256', secret).update(body).digest('hex')
+    sentAt.set(m.message_id, scheduled)
+    return send(agent, port, 'POST', '/webhook', body, {
+      'content-type': 'application/json',
+      'x-signature': signature,
+    }).then((status) => {
+      if (scheduled < measureFrom) return
+      result.webhooks += 1
+      result.webhookMs.push(performance.now() - scheduled)
+      if (status !== 200) result.webhookErrors += 1
+      else result.acknowledged.push(m.message_id)
+    })
+  }
+  if (scenario.loop === 'closed') {
+    // Closed loop: each sender sends its next webhook when the last one is answered.
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (performance.now() < endAt) await post(performance.now())
+      }),
+    )
+    await browsing
+    agent.destroy()
+    return result
+  }
   // Open loop: each tick sends what the schedule owes by now, whether or not answers came.
   for (let sent = 0; ; ) {
     const now = performance.now()
@@ -340,19 +422,7 @@ async function drive(
     while (startedAt + sent * intervalMs <= now) {
       const scheduled = startedAt + sent * intervalMs
       sent += 1
-      const m = factory.next()
-      const body = JSON.stringify(m)
-      const signature = createHmac('sha256', secret).update(body).digest('hex')
-      const done = send(agent, port, 'POST', '/webhook', body, {
-        'content-type': 'application/json',
-        'x-signature': signature,
-      }).then((status) => {
-        if (scheduled < measureFrom) return
-        result.webhooks += 1
-        result.webhookMs.push(performance.now() - scheduled)
-        if (status !== 200) result.webhookErrors += 1
-        else result.acknowledged.push(m.message_id)
-      })
+      const done = post(scheduled)
       inFlight.add(done)
       void done.finally(() => inFlight.delete(done))
     }
@@ -418,6 +488,50 @@ function row(r: Result, ceilingP99: number): string[] {
   ]
 }
 
+const FORWARDING_HEADER = [
+  'run',
+  'acknowledged/s',
+  'vs without consumers',
+  'p99 ms',
+  'delivery lag p50 ms',
+  'delivery lag p99 ms',
+  'delivery lag max ms',
+  'SSE lag p50 ms',
+  'SSE lag p99 ms',
+  'drained after s',
+]
+
+/** The runs with consumers, each beside the same run (loop and data) without them. */
+function forwardingTable(results: Result[]): string[][] {
+  const rate = (r: Result) => r.acknowledged.length / r.measuredS
+  return results
+    .filter((r) => r.scenario.attached)
+    .flatMap((r) => {
+      const base = results.find(
+        (b) =>
+          !b.scenario.attached &&
+          !b.scenario.browsing &&
+          b.scenario.server === 'inlet' &&
+          b.scenario.data === r.scenario.data &&
+          b.scenario.loop === r.scenario.loop,
+      )
+      if (base === undefined) return []
+      const line = (x: Result, consumers: boolean) => [
+        x.scenario.name,
+        rate(x).toFixed(0),
+        consumers ? (rate(x) / rate(base)).toFixed(3) : '1',
+        ms(percentile(x.webhookMs, 99)),
+        consumers ? ms(percentile(x.deliveryLagMs, 50)) : '-',
+        consumers ? ms(percentile(x.deliveryLagMs, 99)) : '-',
+        consumers ? ms(Math.max(...x.deliveryLagMs)) : '-',
+        consumers ? ms(percentile(x.streamLagMs, 50)) : '-',
+        consumers ? ms(percentile(x.streamLagMs, 99)) : '-',
+        consumers ? (x.drainedAfterS === null ? 'not in 120 s' : x.drainedAfterS.toFixed(2)) : '-',
+      ]
+      return [line(base, false), line(r, true)]
+    })
+}
+
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv)
   if (options === null) {
@@ -426,13 +540,41 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!existsSync(path.join(REPO, 'dist', 'server.js'))) throw new UsageError('run npm run build first')
   pinSelfToLoadCore()
-  const scenarios: Scenario[] = [{ name: 'ceiling', server: 'ceiling', data: 'fresh', browsing: false }]
+  const scenarios: Scenario[] = [
+    { name: 'ceiling', server: 'ceiling', data: 'fresh', browsing: false, attached: false, loop: 'open' },
+  ]
   const datasets: ('fresh' | 'large')[] = options.db === null ? ['fresh'] : ['fresh', 'large']
   for (const data of datasets) {
     const label = data === 'fresh' ? 'fresh database' : `${displayPath(options.db as string)} copy`
-    scenarios.push({ name: `Inlet, ${label}`, server: 'inlet', data, browsing: false })
-    scenarios.push({ name: `Inlet, ${label}, browsing client`, server: 'inlet', data, browsing: true })
+    scenarios.push({
+      name: `Inlet, ${label}`,
+      server: 'inlet',
+      data,
+      browsing: false,
+      attached: false,
+      loop: 'open',
+    })
+    scenarios.push({
+      name: `Inlet, ${label}, browsing client`,
+      server: 'inlet',
+      data,
+      browsing: true,
+      attached: false,
+      loop: 'open',
+    })
   }
+  // Forwarding and a stream client against the same runs without them.
+  const fresh = { server: 'inlet', data: 'fresh', browsing: false } as const
+  scenarios.push(
+    { ...fresh, name: 'Inlet, fresh database, forwarding + SSE client', attached: true, loop: 'open' },
+    { ...fresh, name: 'Inlet, fresh database, closed loop', attached: false, loop: 'closed' },
+    {
+      ...fresh,
+      name: 'Inlet, fresh database, closed loop, forwarding + SSE client',
+      attached: true,
+      loop: 'closed',
+    },
+  )
   const workDir = mkdtempSync(path.join(tmpdir(), 'inlet-mixed-'))
   mkdirSync(workDir, { recursive: true })
   const machine = describeMachine(workDir)
@@ -452,6 +594,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const ceilingP99 = percentile(results[0]?.webhookMs ?? [], 99) || 1
   const rows = results.map((r) => row(r, ceilingP99))
+  const forwardingRows = forwardingTable(results)
+  process.stdout.write(`${forwardingRows.map((r) => r.join(' | ')).join('\n')}\n`)
   process.stdout.write(`${rows.map((r) => r.join(' | ')).join('\n')}\n`)
   const heading = options.store === 'postgres' ? '## Mixed load on PostgreSQL' : '## Mixed load'
   if (options.out !== null) {
@@ -474,6 +618,15 @@ async function main(argv: string[]): Promise<number> {
       ...results
         .filter((r) => r.slowestReads.length > 0)
         .map((r) => `- slowest reads, ${r.scenario.name}: ${slowest(r)}`),
+      '',
+      '### Forwarding and the event stream',
+      '',
+      'Each run with consumers against the same run without them, in this invocation: webhooks acknowledged per',
+      "second while measured, their p99, and the lag from each webhook's send time until the forwarding receiver",
+      '(a local HTTP server answering 204, on core 1) and the SSE client (following `/events/stream` from the start)',
+      'had its event. "drained" is how long after the last webhook both had every acknowledged message.',
+      '',
+      markdownTable(forwardingRows, FORWARDING_HEADER),
       '',
     ].join('\n')
     writeSection(options.out, section, heading)
