@@ -59,6 +59,7 @@ senders as fast as answers come), each against the same run without them. Writes
   --database-url U PostgreSQL server for --store postgres (default $TEST_DATABASE_URL,
                    else postgres://postgres@127.0.0.1:5432/test)
   --concurrency C  senders of the closed-loop runs (default 32)
+  --only TEXT      only the ceiling and the runs whose name contains TEXT (with --out -)
   --out PATH       file whose section is replaced (default bench/RESULTS.md; "-" none)
   --help           this text
 `
@@ -72,6 +73,8 @@ interface Options {
   databaseUrl: string
   out: string | null
   concurrency: number
+  /** Only the ceiling and the runs whose name contains this (exploration; use with --out -). */
+  only: string | null
 }
 
 interface Scenario {
@@ -132,6 +135,7 @@ function parseOptions(argv: string[]): Options | null {
     },
     out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
     concurrency: { type: 'string', default: '32' },
+    only: { type: 'string' },
     help: { type: 'boolean', default: false },
   })
   if (values.help === true) return null
@@ -150,6 +154,7 @@ function parseOptions(argv: string[]): Options | null {
     databaseUrl: values['database-url'] as string,
     out: values.out === '-' ? null : path.resolve(values.out as string),
     concurrency: integerOption('concurrency', values.concurrency as string, 1),
+    only: typeof values.only === 'string' ? values.only : null,
   }
 }
 
@@ -575,6 +580,11 @@ async function main(argv: string[]): Promise<number> {
       loop: 'closed',
     },
   )
+  if (options.only !== null) {
+    const only = options.only.toLowerCase()
+    const kept = scenarios.filter((sc) => sc.server === 'ceiling' || sc.name.toLowerCase().includes(only))
+    scenarios.splice(0, scenarios.length, ...kept)
+  }
   const workDir = mkdtempSync(path.join(tmpdir(), 'inlet-mixed-'))
   mkdirSync(workDir, { recursive: true })
   const machine = describeMachine(workDir)

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { AppError } from './errors.js'
-import { Forwarder } from './forwarding/forwarder.js'
+import { ForwarderHost } from './forwarding/forwarder-host.js'
 import { requireAdmin, requireBearer } from './http/bearer-auth.js'
 import { answerClientError, handleError } from './http/errors.js'
 import { requestIdFor } from './http/request-id.js'
@@ -98,7 +98,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const forwarder =
     config.forward === null
       ? null
-      : new Forwarder({ store, config: config.forward, logger, metrics: metrics.forward })
+      : new ForwarderHost({ store, config, forward: config.forward, logger, metrics: metrics.forward })
   if (forwarder !== null && config.forward !== null) {
     const urls = [...config.forward.urls]
     metrics.forward.watchBacklog(() => store.deliveryBacklog(urls))
@@ -121,7 +121,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
   app.register(async (admin) => {
     admin.addHook('onRequest', requireAdmin(config.adminToken))
-    admin.register(deliveryAdminRoutes, { store, retried: () => forwarder?.wake() })
+    admin.register(deliveryAdminRoutes, { retry: forwarder === null ? null : (id) => forwarder.retry(id) })
   })
   app.register(async (scrape) => {
     if (config.metricsToken !== null) scrape.addHook('onRequest', requireBearer(config.metricsToken))

@@ -278,7 +278,7 @@ test('the stream sends each event with id, event and data, resumes after Last-Ev
   await reader.cancel()
 })
 
-test('admin endpoints: 403 while ADMIN_TOKEN is unset, 401 for a wrong token', async (t) => {
+test('admin endpoints: 403 while ADMIN_TOKEN is unset, 401 for a wrong token, 409 for a retry while forwarding is off', async (t) => {
   const off = await createTestApp(t)
   const disabled = await off.app.inject({ method: 'POST', url: '/deliveries/1/retry' })
   assert.equal(disabled.statusCode, 403)
@@ -297,6 +297,7 @@ test('admin endpoints: 403 while ADMIN_TOKEN is unset, 401 for a wrong token', a
     url: '/deliveries/1/retry',
     headers: { authorization: 'Bearer admin-token' },
   })
-  assert.equal(unknown.statusCode, 404)
-  assert.deepEqual(unknown.json(), { detail: 'delivery not found' })
+  // The forwarder makes every write to deliveries: without FORWARD_URL there is none to retry.
+  assert.equal(unknown.statusCode, 409)
+  assert.deepEqual(unknown.json(), { detail: 'forwarding is off (FORWARD_URL is not set)' })
 })

@@ -38,6 +38,26 @@ async function deliveriesUntil(testApp: TestApp, predicate: (rows: Record<string
   }
 }
 
+/**
+ * A counter's value once it reaches `expected` (the forwarder thread reports its counts to
+ * the main thread every few milliseconds), or its last value after a deadline.
+ */
+async function metricReaches(testApp: TestApp, series: string, expected: number): Promise<number> {
+  let value = await metricValue(testApp.app, series)
+  for (let i = 0; i < 100 && value !== expected; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    value = await metricValue(testApp.app, series)
+  }
+  return value
+}
+
+/** The log lines once `predicate` holds for them (the forwarder thread's lines are relayed in groups). */
+async function logsWhen(testApp: TestApp, predicate: (lines: Record<string, unknown>[]) => boolean) {
+  for (let i = 0; i < 100 && !predicate(testApp.logs()); i++)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  return testApp.logs()
+}
+
 const idOf = (r: Received) => r.headers['webhook-id']
 const bodyOf = (r: Received) =>
   JSON.parse(r.body) as { type: string; timestamp: string; data: Record<string, unknown> }
@@ -88,8 +108,9 @@ test('every event is POSTed to each destination, signed by the Standard Webhooks
     'next_attempt_at',
     'status',
   ])
-  assert.equal(await metricValue(testApp.app, 'forward_deliveries_total{result="delivered"}'), 6)
+  assert.equal(await metricReaches(testApp, 'forward_deliveries_total{result="delivered"}', 6), 6)
   assert.equal(await metricValue(testApp.app, 'forward_pending_deliveries'), 0)
+  await logsWhen(testApp, (all) => all.filter((l) => l.msg === 'forward attempt').length >= 6)
   const lines = attemptLines(testApp)
   assert.equal(lines.length, 6)
   for (const line of lines) {
@@ -119,8 +140,9 @@ test('a 500 and a timeout are retried with the same webhook-id, then delivered',
   assert.equal(new Set(receiver.received.map(idOf)).size, 1, 'one webhook-id on every retry')
   assert.equal(row?.attempts, 3)
   assert.equal(row?.last_status_code, 204)
-  assert.equal(await metricValue(testApp.app, 'forward_deliveries_total{result="retry"}'), 2)
-  assert.equal(await metricValue(testApp.app, 'forward_deliveries_total{result="delivered"}'), 1)
+  assert.equal(await metricReaches(testApp, 'forward_deliveries_total{result="retry"}', 2), 2)
+  assert.equal(await metricReaches(testApp, 'forward_deliveries_total{result="delivered"}', 1), 1)
+  await logsWhen(testApp, (all) => all.filter((l) => l.msg === 'forward attempt').length >= 3)
   const errors = attemptLines(testApp).map((l) => l.error ?? null)
   assert.deepEqual(errors, ['HTTP 500', 'timed out after 300 ms', null])
 })
@@ -148,8 +170,8 @@ test('after the schedule a delivery is failed; an admin retry attempts it again'
   assert.equal(failed?.last_status_code, 500)
   assert.equal(failed?.last_error, 'HTTP 500')
   assert.equal(failed?.next_attempt_at, null)
-  assert.equal(await metricValue(testApp.app, 'forward_deliveries_total{result="failed"}'), 1)
-  assert.equal(await metricValue(testApp.app, 'forward_deliveries_total{result="retry"}'), 2)
+  assert.equal(await metricReaches(testApp, 'forward_deliveries_total{result="failed"}', 1), 1)
+  assert.equal(await metricReaches(testApp, 'forward_deliveries_total{result="retry"}', 2), 2)
   assert.deepEqual((await deliveries(testApp, 'status=failed')).data.length, 1)
   assert.deepEqual((await deliveries(testApp, 'status=pending')).data.length, 0)
 
@@ -170,6 +192,9 @@ test('after the schedule a delivery is failed; an admin retry attempts it again'
   })
   assert.equal(again.statusCode, 409)
   assert.deepEqual(again.json(), { detail: 'only a failed delivery can be retried' })
+  const unknown = await testApp.app.inject({ method: 'POST', url: '/deliveries/999999/retry', headers: ADMIN })
+  assert.equal(unknown.statusCode, 404)
+  assert.deepEqual(unknown.json(), { detail: 'delivery not found' })
 })
 
 test('410 Gone stops the destination and fails what is pending; a retry resumes it', async (t) => {
@@ -191,7 +216,8 @@ test('410 Gone stops the destination and fails what is pending; a retry resumes 
   const rows = await deliveriesUntil(testApp, (d) => d.length === 2 && d.every((r) => r.status === 'failed'))
   assert.equal(receiver.received.length, 1, 'nothing more is sent after the 410')
   assert.ok(rows.every((r) => String(r.last_error).includes('410 Gone')))
-  const loud = testApp.logs().find((l) => String(l.msg).startsWith('destination answered 410 Gone'))
+  const isLoud = (l: Record<string, unknown>) => String(l.msg).startsWith('destination answered 410 Gone')
+  const loud = (await logsWhen(testApp, (lines) => lines.some(isLoud))).find(isLoud)
   assert.equal(loud?.level, 'error')
   // While stopped, new events get no deliveries.
   await postSigned(testApp.app, message())

@@ -1,8 +1,9 @@
 import type { FeedEvent } from '../storage/message-store.js'
 
-// The storage port of forwarding (SPEC 2.4): one delivery per event and destination, with
-// its own state. Both adapters implement it beside MessageStore, in the same database, so
-// deliveries survive restarts and crashes and several replicas share them.
+// The storage ports of forwarding (SPEC 2.4): one delivery per event and destination, with
+// its own state, kept by each adapter beside the messages (on SQLite in a file of its own,
+// on PostgreSQL in the same database), so deliveries survive restarts and crashes and
+// several replicas share them.
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
 
@@ -56,7 +57,8 @@ export interface DeliveryBacklog {
 
 export type RetryOutcome = 'scheduled' | 'not_found' | 'not_failed'
 
-export interface DeliveryStore {
+/** Forwarding's writes: made only by the forwarder (its thread). */
+export interface DeliveryWrites {
   /** Adds destinations not seen before; each starts after the newest event at that moment. */
   registerDestinations(urls: string[], now: Date): Promise<void>
   /** Creates the deliveries of up to `limit` new events to `url`; returns how many. */
@@ -67,8 +69,12 @@ export interface DeliveryStore {
   recordAttempts(results: AttemptResult[]): Promise<void>
   /** The destination answered 410: no more deliveries to it until one is retried. */
   stopDestination(url: string, reason: string, now: Date): Promise<number>
-  listDeliveries(query: DeliveryQuery): Promise<Delivery[]>
   /** Schedules a failed delivery again (and resumes its destination if it was stopped). */
   retryDelivery(id: number, now: Date): Promise<RetryOutcome>
+}
+
+/** What GET /deliveries and the forwarding gauges read, from any thread that serves HTTP. */
+export interface DeliveryReads {
+  listDeliveries(query: DeliveryQuery): Promise<Delivery[]>
   deliveryBacklog(urls: string[]): Promise<DeliveryBacklog>
 }

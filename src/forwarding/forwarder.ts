@@ -1,10 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import { Webhook } from 'standardwebhooks'
 import type { ForwardConfig } from '../config.js'
 import type { ForwardMetrics } from '../observability/metrics.js'
 import type { MessageStore } from '../storage/message-store.js'
-import type { AttemptResult, DeliveryStore, LeasedDelivery } from './delivery-store.js'
+import type { AttemptResult, DeliveryWrites, LeasedDelivery } from './delivery-store.js'
+import { Poster } from './post.js'
 import { retryDelayS } from './retry.js'
+import { StandardWebhooksSigner } from './signature.js'
 
 /** Events turned into deliveries per destination and statement. */
 const DISPATCH_CHUNK = 500
@@ -12,8 +14,10 @@ const DISPATCH_CHUNK = 500
 const TICK_MS = 1000
 /** A lease outlives the attempt's timeout by this much, then another replica may take it. */
 const LEASE_MARGIN_MS = 5000
-/** Bytes of a receiver's answer read before it is dropped: only the status code matters. */
-const RESPONSE_BYTES = 4096
+/** Least time between two cycles, so that under load each leases and dispatches many. */
+const CYCLE_GAP_MS = 5
+/** Results wait this long for others to be recorded with them. */
+const RECORD_DELAY_MS = 5
 
 /** The destination without credentials or query, for logs and errors. */
 function shown(url: string): string {
@@ -21,8 +25,11 @@ function shown(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname}`
 }
 
+/** What the forwarder needs of a store: the deliveries' writes, and commit notifications. */
+export type ForwarderStore = DeliveryWrites & Pick<MessageStore, 'onEvents'>
+
 export interface ForwarderDeps {
-  store: DeliveryStore & Pick<MessageStore, 'onEvents'>
+  store: ForwarderStore
   config: ForwardConfig
   logger: Logger
   metrics: ForwardMetrics
@@ -38,27 +45,38 @@ export interface ForwarderDeps {
  * never holds up the others.
  */
 export class Forwarder {
-  private readonly webhook: Webhook
+  private readonly signer: StandardWebhooksSigner
+  private readonly poster: Poster
   private readonly clock: () => Date
   private readonly inFlight = new Set<Promise<void>>()
+  /** Leased, waiting for a free slot: leasing in groups saves a database round trip per delivery. */
+  private ready: LeasedDelivery[] = []
   private results: AttemptResult[] = []
   private recording: Promise<void> | undefined
+  private recordTimer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private again = false
+  /** Commits happened since the last dispatch (or the tick asks for one). */
+  private dirty = true
+  private lastCycle = 0
   private stopped = true
   private timer: NodeJS.Timeout | undefined
   private unsubscribe: (() => void) | undefined
 
   constructor(private readonly deps: ForwarderDeps) {
-    this.webhook = new Webhook(deps.config.secret)
+    this.signer = new StandardWebhooksSigner(deps.config.secret)
+    this.poster = new Poster(deps.config.concurrency)
     this.clock = deps.clock ?? (() => new Date())
   }
 
   async start(): Promise<void> {
     this.stopped = false
     await this.deps.store.registerDestinations([...this.deps.config.urls], this.clock())
-    this.unsubscribe = this.deps.store.onEvents(() => this.wake())
-    this.timer = setInterval(() => this.wake(), TICK_MS)
+    this.unsubscribe = this.deps.store.onEvents(() => this.notify())
+    this.timer = setInterval(() => {
+      this.dirty = true // a commit notification lost (a replica's LISTEN reconnecting) is caught up here
+      this.wake()
+    }, TICK_MS)
     this.timer.unref()
     this.wake()
   }
@@ -70,10 +88,19 @@ export class Forwarder {
     this.unsubscribe?.()
     await this.running
     await Promise.all(this.inFlight)
+    // Leased and never started: their leases run out and they are attempted later.
+    this.ready = []
     await this.flushResults()
+    this.poster.close()
   }
 
-  /** Runs one cycle now, or once more after the one running. */
+  /** New events may exist (a commit, an operator's retry): dispatch them and look for work. */
+  notify(): void {
+    this.dirty = true
+    this.wake()
+  }
+
+  /** Runs one cycle soon, or once more after the one running. */
   wake(): void {
     if (this.stopped) return
     if (this.running !== undefined) {
@@ -96,19 +123,43 @@ export class Forwarder {
 
   private async cycle(): Promise<void> {
     const { store, config } = this.deps
+    // Under load, cycles come at most every CYCLE_GAP_MS, so each moves many deliveries.
+    const gap = this.lastCycle + CYCLE_GAP_MS - performance.now()
+    if (gap > 0) await sleep(gap)
+    this.lastCycle = performance.now()
     // A destination that answered 410 is skipped by dispatch (the store keeps that), and has
     // nothing pending to lease.
     const active = [...config.urls]
-    for (const url of active) {
-      while ((await store.dispatch(url, DISPATCH_CHUNK, this.clock())) === DISPATCH_CHUNK && !this.stopped);
+    if (this.dirty) {
+      this.dirty = false
+      for (const url of active) {
+        while ((await store.dispatch(url, DISPATCH_CHUNK, this.clock())) === DISPATCH_CHUNK && !this.stopped);
+      }
     }
-    const free = config.concurrency - this.inFlight.size
-    if (free <= 0 || this.stopped) return
-    const leased = await store.leaseDue(active, this.clock(), config.timeoutMs + LEASE_MARGIN_MS, free)
-    for (const delivery of leased) {
+    // Keep up to one slot-full waiting beside the attempts in flight. A waiting delivery
+    // starts within one attempt's timeout, so its lease covers two timeouts.
+    const wanted = 2 * config.concurrency - this.inFlight.size - this.ready.length
+    if (wanted > 0 && !this.stopped) {
+      const leased = await store.leaseDue(
+        active,
+        this.clock(),
+        2 * config.timeoutMs + LEASE_MARGIN_MS,
+        wanted,
+      )
+      this.ready.push(...leased)
+    }
+    this.startReady()
+  }
+
+  /** Starts waiting deliveries while slots are free. */
+  private startReady(): void {
+    while (!this.stopped && this.inFlight.size < this.deps.config.concurrency && this.ready.length > 0) {
+      const delivery = this.ready.shift() as LeasedDelivery
       const attempt = this.attempt(delivery).finally(() => {
         this.inFlight.delete(attempt)
-        this.wake() // a free slot: more may be due
+        this.startReady()
+        // Running low: lease more (deliveries may have come due meanwhile).
+        if (this.ready.length < this.deps.config.concurrency / 2) this.wake()
       })
       this.inFlight.add(attempt)
     }
@@ -119,40 +170,35 @@ export class Forwarder {
     const { event } = delivery
     const eventId = String(event.seq)
     const body = JSON.stringify({ type: event.type, timestamp: event.created_at, data: event.data })
-    const sentAt = this.clock()
+    const timestampS = Math.floor(this.clock().getTime() / 1000)
     const started = performance.now()
     let statusCode: number | null = null
     let retryAfter: string | null = null
     let error: string | null = null
     try {
-      const response = await fetch(delivery.destination, {
-        method: 'POST',
+      const answer = await this.poster.post(
+        delivery.destination,
         body,
-        redirect: 'manual', // a redirect is an answer, never followed (SPEC 2.4)
-        signal: AbortSignal.timeout(config.timeoutMs),
-        headers: {
+        {
           'content-type': 'application/json',
           'user-agent': 'inlet-forwarder',
           'webhook-id': eventId,
-          'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
-          'webhook-signature': this.webhook.sign(eventId, sentAt, body),
+          'webhook-timestamp': String(timestampS),
+          'webhook-signature': this.signer.sign(eventId, timestampS, body),
         },
-      })
-      statusCode = response.status
-      retryAfter = response.headers.get('retry-after')
-      await drain(response)
+        config.timeoutMs,
+      )
+      statusCode = answer.status
+      retryAfter = answer.retryAfter
       if (statusCode < 200 || statusCode > 299) {
+        // A redirect is an answer, never followed (SPEC 2.4).
         error =
           statusCode >= 300 && statusCode < 400
             ? `HTTP ${statusCode} (redirects are not followed)`
             : `HTTP ${statusCode}`
       }
     } catch (cause) {
-      const name = (cause as Error).name
-      error =
-        name === 'TimeoutError'
-          ? `timed out after ${config.timeoutMs} ms`
-          : String((cause as { cause?: Error }).cause?.message ?? (cause as Error).message)
+      error = String((cause as Error).message)
     }
     const latencyMs = Math.round((performance.now() - started) * 1000) / 1000
     const at = this.clock()
@@ -199,7 +245,19 @@ export class Forwarder {
       'forward attempt',
     )
     this.results.push(result)
-    await this.flushResults()
+    this.scheduleRecord()
+  }
+
+  /**
+   * Results are recorded in groups, a few milliseconds after the first of a group: the slot
+   * is free as soon as the receiver answered, and the delivery stays leased until then.
+   */
+  private scheduleRecord(): void {
+    if (this.recordTimer !== undefined) return
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = undefined
+      void this.flushResults()
+    }, RECORD_DELAY_MS)
   }
 
   private result(
@@ -222,6 +280,8 @@ export class Forwarder {
   }
 
   private async stopDestination(url: string, at: Date): Promise<void> {
+    // Leased and waiting: the store fails them below; they are not attempted.
+    this.ready = this.ready.filter((delivery) => delivery.destination !== url)
     const failed = await this.deps.store.stopDestination(
       url,
       'HTTP 410 Gone: forwarding to this destination stopped',
@@ -235,6 +295,8 @@ export class Forwarder {
 
   /** Records finished attempts together: those finishing while a write runs go in the next. */
   private async flushResults(): Promise<void> {
+    clearTimeout(this.recordTimer)
+    this.recordTimer = undefined
     while (this.recording !== undefined) await this.recording
     if (this.results.length === 0) return
     const results = this.results
@@ -248,22 +310,5 @@ export class Forwarder {
     } finally {
       this.recording = undefined
     }
-  }
-}
-
-/** Reads a little of the answer and drops the rest, so the connection can be reused or closed. */
-async function drain(response: Response): Promise<void> {
-  const reader = response.body?.getReader()
-  if (reader === undefined) return
-  try {
-    let read = 0
-    while (read < RESPONSE_BYTES) {
-      const chunk = await reader.read()
-      if (chunk.done) return
-      read += chunk.value.byteLength
-    }
-    await reader.cancel()
-  } catch {
-    // The status code is what counts; a broken body after it changes nothing.
   }
 }

@@ -142,8 +142,8 @@ export function createMetrics() {
     requestLatency,
     streamClients,
     forward: {
-      countDelivery(result: DeliveryOutcome): void {
-        forwardDeliveries.labels(result).inc()
+      countDelivery(result: DeliveryOutcome, count = 1): void {
+        forwardDeliveries.labels(result).inc(count)
       },
       /** Where the backlog gauges come from (only while forwarding is on). */
       watchBacklog(read: () => Promise<DeliveryBacklog>): void {

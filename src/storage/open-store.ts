@@ -1,10 +1,10 @@
 import type { Config } from '../config.js'
-import type { DeliveryStore } from '../forwarding/delivery-store.js'
+import type { DeliveryReads } from '../forwarding/delivery-store.js'
 import type { MessageStore } from './message-store.js'
 import type { StoreLogger } from './sqlite/sqlite-store.js'
 
-/** What every adapter is: the messages and the feed, and forwarding's deliveries beside them. */
-export type InletStore = MessageStore & DeliveryStore
+/** What every adapter serves HTTP with: the messages and the feed, and forwarding's deliveries to list. */
+export type InletStore = MessageStore & DeliveryReads
 
 /**
  * DATABASE_URL → adapter. The only module that knows every driver. Each adapter is loaded

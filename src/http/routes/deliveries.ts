@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../../errors.js'
-import type { DeliveryStore } from '../../forwarding/delivery-store.js'
+import type { DeliveryReads, RetryOutcome } from '../../forwarding/delivery-store.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
 import {
   AcceptedSchema,
@@ -12,7 +12,7 @@ import {
 } from '../schemas.js'
 
 /** GET /deliveries (SPEC 2.4): newest first; `next` is the cursor of the following page. */
-export async function deliveriesRoutes(app: FastifyInstance, deps: { store: DeliveryStore }) {
+export async function deliveriesRoutes(app: FastifyInstance, deps: { store: DeliveryReads }) {
   app.get<{ Querystring: DeliveriesQuery }>(
     '/deliveries',
     { schema: { querystring: DeliveriesQuerySchema, response: { 200: DeliveryPageSchema } } },
@@ -40,20 +40,23 @@ export async function deliveriesRoutes(app: FastifyInstance, deps: { store: Deli
   refuseOtherMethods(app, '/deliveries', ['GET'])
 }
 
-/** POST /deliveries/{id}/retry (admin): a failed delivery is attempted again at once. */
+/**
+ * POST /deliveries/{id}/retry (admin): a failed delivery is attempted again at once. The
+ * forwarder makes every write to deliveries, so without FORWARD_URL there is none to retry.
+ */
 export async function deliveryAdminRoutes(
   app: FastifyInstance,
-  deps: { store: DeliveryStore; retried: () => void },
+  deps: { retry: ((id: number) => Promise<RetryOutcome>) | null },
 ) {
   app.post<{ Params: DeliveryParams }>(
     '/deliveries/:id/retry',
     { schema: { params: DeliveryParamsSchema, response: { 202: AcceptedSchema } } },
     async (request, reply) => {
       const id = Number(request.params.id)
-      const outcome = await deps.store.retryDelivery(id, new Date())
+      if (deps.retry === null) throw new AppError('conflict', 'forwarding is off (FORWARD_URL is not set)')
+      const outcome = await deps.retry(id)
       if (outcome === 'not_found') throw new AppError('not_found', 'delivery not found')
       if (outcome === 'not_failed') throw new AppError('conflict', 'only a failed delivery can be retried')
-      deps.retried()
       return reply.code(202).send({ status: 'scheduled', id })
     },
   )

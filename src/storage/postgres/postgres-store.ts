@@ -9,7 +9,8 @@ import type {
   Delivery,
   DeliveryBacklog,
   DeliveryQuery,
-  DeliveryStore,
+  DeliveryReads,
+  DeliveryWrites,
   LeasedDelivery,
   RetryOutcome,
 } from '../../forwarding/delivery-store.js'
@@ -61,6 +62,8 @@ export interface PostgresStoreOptions {
   poolMax?: number
   /** Most rows written by one statement. */
   maxBatchRows?: number
+  /** Bring the schema up to date first (default); a helper thread of a process that did so skips it. */
+  migrate?: boolean
   /**
    * For tests only: the naive feed (positions from a sequence, no commit-order lock) and a
    * pause before each batch's COMMIT, which widens the window in which the naive feed
@@ -184,7 +187,7 @@ const isRetryable = (error: unknown) => {
  * by message_id and counters by sender inside each statement, so concurrent batches from
  * different replicas take their locks in the same order and do not deadlock.
  */
-export class PostgresMessageStore implements MessageStore, DeliveryStore {
+export class PostgresMessageStore implements MessageStore, DeliveryReads, DeliveryWrites {
   private readonly pool: pg.Pool
   private readonly inserts: InsertQueue
   private readonly inFlight = new Set<Promise<void>>()
@@ -222,7 +225,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryStore {
   static async open(options: PostgresStoreOptions): Promise<PostgresMessageStore> {
     const store = new PostgresMessageStore(options)
     try {
-      await store.migrate()
+      if (options.migrate ?? true) await store.migrate()
     } catch (error) {
       await store.pool.end()
       throw error

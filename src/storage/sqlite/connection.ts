@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
+import { FORWARD_SCHEMA } from './forward-database.js'
 import { SEARCH_SCHEMA } from './search-index.js'
 
 /** Adds what every Inlet connection's SQL uses: `inlet_fold(text)`, the contract's case folding. */
@@ -31,12 +32,18 @@ export function openWriteConnection(file: string, busyTimeoutMs: number): Databa
 /**
  * A read-only connection. In WAL mode it never waits for the writer, and each read
  * transaction sees the database as of its first statement. With `searchFile`, the search
- * index is attached (read-only too) as schema `search`.
+ * index is attached (read-only too) as schema `search`; with `forwardFile`, forwarding's
+ * deliveries as schema `forward`.
  */
-export function openReadConnection(file: string, searchFile?: string): Database.Database {
+export function openReadConnection(
+  file: string,
+  searchFile?: string,
+  forwardFile?: string,
+): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true })
   addFunctions(db)
   if (searchFile !== undefined) db.prepare(`ATTACH DATABASE ? AS ${SEARCH_SCHEMA}`).run(searchFile)
+  if (forwardFile !== undefined) db.prepare(`ATTACH DATABASE ? AS ${FORWARD_SCHEMA}`).run(forwardFile)
   return db
 }
 

@@ -45,6 +45,13 @@ export class FeedReader {
     )
   }
 
+  /** The positions after `after`, in order. */
+  seqsAfter(after: number, limit: number): number[] {
+    return this.cached('SELECT seq FROM events WHERE seq > ? ORDER BY seq LIMIT ?')
+      .pluck()
+      .all(after, limit) as number[]
+  }
+
   /** The newest position (0 while the feed is empty). */
   head(): number {
     return (this.cached('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number) ?? 0

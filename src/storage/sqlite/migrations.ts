@@ -176,29 +176,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         status     TEXT,            -- the status that became current (status.updated)
         created_at TEXT NOT NULL    -- ISO-8601 UTC with milliseconds
       );
-      -- Forwarding: each destination's place in the feed (events up to dispatched_seq have
-      -- their deliveries), and whether it answered 410 Gone.
-      CREATE TABLE forward_destinations (
-        url            TEXT PRIMARY KEY,
-        dispatched_seq INTEGER NOT NULL,
-        gone_at        TEXT
-      ) WITHOUT ROWID;
-      CREATE TABLE deliveries (
-        id               INTEGER PRIMARY KEY AUTOINCREMENT,
-        event_seq        INTEGER NOT NULL,
-        destination      TEXT NOT NULL,
-        status           TEXT NOT NULL,   -- pending, delivered, failed
-        attempts         INTEGER NOT NULL DEFAULT 0,
-        last_status_code INTEGER,
-        last_error       TEXT,
-        next_attempt_at  TEXT,            -- pending only
-        delivered_at     TEXT,
-        lease_until      TEXT,            -- an attempt in progress, until then
-        created_at       TEXT NOT NULL,
-        UNIQUE (destination, event_seq)
-      );
-      CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
-      CREATE INDEX deliveries_by_status ON deliveries (status, id);
+      -- Forwarding's deliveries live in a file of their own (forward-database.ts).
     `,
   },
 ]

@@ -1,5 +1,3 @@
-import type { DeliveryOp } from './delivery-writer.js'
-
 /**
  * What the main thread and the writer thread say to each other. Plain objects and arrays
  * only: they cross threads by structured clone, and one message carries a whole batch.
@@ -49,8 +47,6 @@ export type WriterRequest =
   | { kind: 'rebuild'; id: number }
   /** Finishes the checkpoint of a long WAL, so that the next transaction rewinds it. */
   | { kind: 'rewind' }
-  /** Forwarding's delivery state (delivery-writer.ts), between batches. */
-  | { kind: 'deliveries'; id: number; op: DeliveryOp }
   /** Commits everything before it, closes the connection and ends the thread. */
   | { kind: 'close' }
   /** Fault injection for tests: run a PRAGMA on the write connection. */

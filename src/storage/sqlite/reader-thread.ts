@@ -1,15 +1,14 @@
 // A reader thread (one of a piscina pool): one read-only connection, every read Inlet makes.
 // Long reads run here, at a lower priority than the thread that answers HTTP, so even on
 // one core they share the CPU instead of stalling acknowledgements.
-import { spawnSync } from 'node:child_process'
-import { readlinkSync } from 'node:fs'
-import { setPriority } from 'node:os'
 import { workerData } from 'piscina'
 import type { DeliveryQuery } from '../../forwarding/delivery-store.js'
+import { lowerPriority } from '../../threads/idle-priority.js'
 import type { MessageQuery, StatusQuery } from '../message-store.js'
 import { openReadConnection } from './connection.js'
 import { DeliveryReader } from './delivery-reader.js'
 import { FeedReader } from './feed-reader.js'
+import { forwardDatabaseFile } from './forward-database.js'
 import { hold } from './hold.js'
 import { type KnownCount, MessageReader } from './message-reader.js'
 import { StatusReader } from './status-reader.js'
@@ -39,27 +38,6 @@ export type ReadTask =
   /** Fault injection for tests: count in `gate[1]`, then keep this thread busy until `gate[0]` is non-zero. */
   | { kind: 'hold'; gate: Int32Array }
 
-/**
- * Reads take spare CPU only. On Linux this thread switches to SCHED_IDLE (with util-linux's
- * `chrt`, which any user may use to lower a thread's own priority): a thread that answers
- * or commits webhooks then preempts a read the moment it has work, where a lower nice value
- * still let a running read finish its time slice first (measured: webhook p99 9 ms alone,
- * 36 ms with a browsing client at nice 10). Without `chrt`, nice 19.
- */
-function lowerPriority(): void {
-  try {
-    const thread = readlinkSync('/proc/thread-self').split('/').at(-1) as string
-    const idle = spawnSync('chrt', ['--idle', '--pid', '0', thread], { stdio: 'ignore', timeout: 2000 })
-    if (idle.status === 0) return
-  } catch {
-    // Not Linux: no /proc/thread-self.
-  }
-  try {
-    setPriority(19)
-  } catch {
-    // Not permitted here: reads still work, at normal priority.
-  }
-}
 lowerPriority()
 
 const { file, searchFile, opening } = workerData as ReaderThreadData
@@ -70,7 +48,7 @@ let feed: FeedReader
 let deliveries: DeliveryReader
 try {
   if (Atomics.load(opening, 1) !== 0) throw new Error('the store is closing')
-  const db = openReadConnection(file, searchFile)
+  const db = openReadConnection(file, searchFile, forwardDatabaseFile(file))
   reader = new MessageReader(db)
   statuses = new StatusReader(db)
   feed = new FeedReader(db)

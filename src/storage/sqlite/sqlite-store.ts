@@ -6,14 +6,12 @@ import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { QueryTimeoutError, ReadsOverloadedError, StorageUnavailableError } from '../../errors.js'
 import type {
-  AttemptResult,
   Delivery,
   DeliveryBacklog,
   DeliveryQuery,
-  DeliveryStore,
-  LeasedDelivery,
-  RetryOutcome,
+  DeliveryReads,
 } from '../../forwarding/delivery-store.js'
+import { threadUrl } from '../../threads/thread-url.js'
 import { batchesOf, InsertQueue, type PendingUnit, unitRows } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
@@ -33,13 +31,11 @@ import type {
   StoreHealth,
 } from '../message-store.js'
 import { CountCache } from './count-cache.js'
-import type { DeliveryOp } from './delivery-writer.js'
 import type { ListResult } from './message-reader.js'
 import { SCHEMA_VERSION } from './migrations.js'
 import type { RowError, UnitOutcome, WriterReply, WriterRequest } from './protocol.js'
 import type { ReaderThreadData, ReadTask } from './reader-thread.js'
 import { searchIndexFile } from './search-index.js'
-import { threadUrl } from './thread-url.js'
 import type { UpkeepReply, UpkeepRequest, UpkeepThreadData } from './upkeep-thread.js'
 import type { WriterThreadData } from './writer-thread.js'
 
@@ -105,7 +101,7 @@ function countKey(query: MessageQuery): string {
  * fsync covers them all. Each caller's promise settles only
  * after the COMMIT that holds its row has returned (synchronous=FULL in WAL mode).
  */
-export class SqliteMessageStore implements MessageStore, DeliveryStore {
+export class SqliteMessageStore implements MessageStore, DeliveryReads {
   /** Transactions and rows committed by group commit (tests read it to see batching). */
   readonly commits = { transactions: 0, rows: 0 }
   /** Settles once the schema is migrated and writes and reads can start. */
@@ -185,7 +181,7 @@ export class SqliteMessageStore implements MessageStore, DeliveryStore {
       maxBatchRows: this.options.maxBatchRows,
       indexing: this.options.indexing,
     }
-    const writer = new Worker(threadUrl('writer-thread'), {
+    const writer = new Worker(threadUrl(import.meta.url, 'writer-thread'), {
       workerData,
       transferList: [port2],
       // It keeps little between batches: a small young generation keeps RSS down.
@@ -311,7 +307,7 @@ export class SqliteMessageStore implements MessageStore, DeliveryStore {
       following: this.options.indexing,
       checkpointIntervalMs: this.options.checkpointIntervalMs,
     }
-    const upkeep = new Worker(threadUrl('upkeep-thread'), {
+    const upkeep = new Worker(threadUrl(import.meta.url, 'upkeep-thread'), {
       workerData,
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     })
@@ -380,7 +376,7 @@ export class SqliteMessageStore implements MessageStore, DeliveryStore {
       opening: this.readersOpening,
     }
     this.reads = new Piscina({
-      filename: threadUrl('reader-thread').href,
+      filename: threadUrl(import.meta.url, 'reader-thread').href,
       minThreads: this.options.readThreads,
       maxThreads: this.options.readThreads,
       // Threads live as long as the store: each holds a connection and its page cache.
@@ -501,42 +497,12 @@ export class SqliteMessageStore implements MessageStore, DeliveryStore {
     return this.feedListeners.add(listener)
   }
 
-  async registerDestinations(urls: string[], now: Date): Promise<void> {
-    await this.deliveries({ op: 'register', urls, now: now.toISOString() })
-  }
-
-  dispatch(url: string, limit: number, now: Date): Promise<number> {
-    return this.deliveries({ op: 'dispatch', url, limit, now: now.toISOString() })
-  }
-
-  leaseDue(urls: string[], now: Date, leaseMs: number, limit: number): Promise<LeasedDelivery[]> {
-    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString()
-    return this.deliveries({ op: 'lease', urls, now: now.toISOString(), leaseUntil, limit })
-  }
-
-  async recordAttempts(results: AttemptResult[]): Promise<void> {
-    await this.deliveries({ op: 'record', results })
-  }
-
-  stopDestination(url: string, reason: string, now: Date): Promise<number> {
-    return this.deliveries({ op: 'stop', url, reason, now: now.toISOString() })
-  }
-
-  retryDelivery(id: number, now: Date): Promise<RetryOutcome> {
-    return this.deliveries({ op: 'retry', id, now: now.toISOString() })
-  }
-
   listDeliveries(query: DeliveryQuery): Promise<Delivery[]> {
     return this.read({ kind: 'deliveries', query })
   }
 
   deliveryBacklog(urls: string[]): Promise<DeliveryBacklog> {
     return this.read({ kind: 'backlog', urls })
-  }
-
-  private async deliveries<T>(op: DeliveryOp): Promise<T> {
-    await this.ready
-    return this.writerRequest<T>({ kind: 'deliveries', op })
   }
 
   /**

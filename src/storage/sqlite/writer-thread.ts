@@ -5,8 +5,7 @@
 // HTTP, so neither an fsync nor an index chunk ever delays a request being parsed.
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { openWriteConnection } from './connection.js'
-import { DeliveryWriter } from './delivery-writer.js'
-import { FeedReader } from './feed-reader.js'
+import { openForwardDatabase } from './forward-database.js'
 import { hold } from './hold.js'
 import { describeError, MessageWriter } from './message-writer.js'
 import { migrate } from './migrations.js'
@@ -36,7 +35,13 @@ const clock = () => new Date()
 const db = openWriteConnection(data.file, data.busyTimeoutMs)
 migrate(db, clock)
 const writer = new MessageWriter(db, clock)
-const deliveries = new DeliveryWriter(db, new FeedReader(db))
+// The deliveries' file exists (its schema made) before readers attach it; the forwarder
+// thread writes it (forward-database.ts).
+openForwardDatabase(
+  data.file,
+  db.prepare('SELECT store_id FROM store_meta WHERE id = 1').pluck().get() as string,
+  data.busyTimeoutMs,
+).close()
 
 const reply = (message: WriterReply) => port.postMessage(message)
 const queue: WriterRequest[] = []
@@ -108,9 +113,6 @@ function handle(request: WriterRequest): void {
       } catch {
         // Busy or failing: the upkeep thread asks again after its next round.
       }
-      return
-    case 'deliveries':
-      answer(request.id, () => deliveries.run(request.op))
       return
     case 'pragma':
       answer(request.id, () => db.pragma(request.pragma))
