@@ -192,7 +192,11 @@ test('after the schedule a delivery is failed; an admin retry attempts it again'
   })
   assert.equal(again.statusCode, 409)
   assert.deepEqual(again.json(), { detail: 'only a failed delivery can be retried' })
-  const unknown = await testApp.app.inject({ method: 'POST', url: '/deliveries/999999/retry', headers: ADMIN })
+  const unknown = await testApp.app.inject({
+    method: 'POST',
+    url: '/deliveries/999999/retry',
+    headers: ADMIN,
+  })
   assert.equal(unknown.statusCode, 404)
   assert.deepEqual(unknown.json(), { detail: 'delivery not found' })
 })
