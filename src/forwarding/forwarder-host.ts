@@ -8,6 +8,9 @@ import { threadUrl } from '../threads/thread-url.js'
 import type { RetryOutcome } from './delivery-store.js'
 import type { ForwarderThreadData, FromForwarder, ToForwarder } from './thread-protocol.js'
 
+/** How soon a forwarder thread that ended by itself is started again. */
+const RESTART_MS = 1000
+
 /**
  * The main thread's side of forwarding: starts the forwarder thread (forwarder-thread.ts),
  * wakes it after each commit that added events, passes it operators' retries, and writes
@@ -62,7 +65,23 @@ export class ForwarderHost {
     })
     worker.on('error', (error) => this.deps.logger.error({ err: error }, 'forwarder thread failed'))
     await started
-    this.unsubscribe = store.onEvents(() => this.wake())
+    this.unsubscribe ??= store.onEvents(() => this.wake())
+    // A thread that ends by itself is started again; deliveries wait in the database meanwhile.
+    worker.once('exit', (code) => {
+      if (this.stopped !== undefined || this.worker !== worker) return
+      this.worker = undefined
+      this.deps.logger.error({ exit_code: code }, 'forwarder thread stopped; starting it again')
+      setTimeout(() => {
+        if (this.stopped === undefined) this.start().catch((error: unknown) => this.restartFailed(error))
+      }, RESTART_MS).unref()
+    })
+  }
+
+  private restartFailed(error: unknown): void {
+    this.deps.logger.error({ err: error }, 'forwarder thread did not start; trying again')
+    setTimeout(() => {
+      if (this.stopped === undefined) this.start().catch((e: unknown) => this.restartFailed(e))
+    }, RESTART_MS).unref()
   }
 
   /** Tells the thread to look for work (after a commit, or an operator's retry). */
