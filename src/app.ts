@@ -116,7 +116,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reads.register(messagesRoutes, { store })
     reads.register(statusesRoutes, { store })
     reads.register(statsRoutes, { store })
-    reads.register(eventsRoutes, { store, metrics, heartbeatMs: config.eventsHeartbeatMs })
+    reads.register(eventsRoutes, { store, metrics })
     reads.register(deliveriesRoutes, { store })
   })
   app.register(async (admin) => {

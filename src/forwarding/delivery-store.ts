@@ -60,7 +60,7 @@ export type RetryOutcome = 'scheduled' | 'not_found' | 'not_failed'
 /** Forwarding's writes: made only by the forwarder (its thread). */
 export interface DeliveryWrites {
   /** Adds destinations not seen before; each starts after the newest event at that moment. */
-  registerDestinations(urls: string[], now: Date): Promise<void>
+  registerDestinations(urls: string[]): Promise<void>
   /** Creates the deliveries of up to `limit` new events to `url`; returns how many. */
   dispatch(url: string, limit: number, now: Date): Promise<number>
   /** Leases up to `limit` due deliveries to the given destinations for one attempt each. */

@@ -59,7 +59,6 @@ try {
         counts[outcome] = (counts[outcome] ?? 0) + 1
         soon()
       },
-      watchBacklog() {},
     },
   })
   port.on('message', (message: ToForwarder) => {

@@ -37,7 +37,7 @@ export interface ForwarderDeps {
   store: ForwarderStore
   config: ForwardConfig
   logger: Logger
-  metrics: ForwardMetrics
+  metrics: Pick<ForwardMetrics, 'countDelivery'>
   clock?: () => Date
 }
 
@@ -76,7 +76,7 @@ export class Forwarder {
 
   async start(): Promise<void> {
     this.stopped = false
-    await this.deps.store.registerDestinations([...this.deps.config.urls], this.clock())
+    await this.deps.store.registerDestinations([...this.deps.config.urls])
     this.unsubscribe = this.deps.store.onEvents(() => this.notify())
     this.timer = setInterval(() => {
       this.dirty = true // a commit notification lost (a replica's LISTEN reconnecting) is caught up here

@@ -2,10 +2,6 @@
 export class Listeners {
   private readonly listeners = new Set<() => void>()
 
-  get size(): number {
-    return this.listeners.size
-  }
-
   /** Returns the function that removes `listener`. */
   add(listener: () => void): () => void {
     this.listeners.add(listener)

@@ -16,7 +16,6 @@ const STREAM_CHUNK = 500
 export interface EventsDeps {
   store: MessageStore
   metrics: Metrics
-  heartbeatMs: number
 }
 
 const wire = (event: FeedEvent) => ({
