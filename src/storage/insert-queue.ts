@@ -8,6 +8,40 @@ export interface KeyedMessage {
 }
 
 /**
+ * A message's stored columns, in the order both adapters pass them: message_id, from, to,
+ * ts, ts_key, text, source, type, contact_name, phone_number_id, payload.
+ */
+export type MessageRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+]
+
+export function messageRow({ message: m, tsKey }: KeyedMessage): MessageRow {
+  return [
+    m.message_id,
+    m.from,
+    m.to,
+    m.ts,
+    tsKey,
+    m.text,
+    m.source ?? 'webhook',
+    m.type ?? null,
+    m.contactName ?? null,
+    m.phoneNumberId ?? null,
+    m.payload ?? null,
+  ]
+}
+
+/**
  * One caller's writes (a webhook's message, or everything in a provider's request), waiting
  * for the commit of the transaction that holds them. A unit is never split between
  * transactions, and fails or succeeds as a whole.

@@ -23,7 +23,7 @@ import {
   statusDetails,
 } from '../detail-rows.js'
 import { assembleEvents, type EventRow, type EventStatusRow, eventSubjects } from '../feed-rows.js'
-import { InsertQueue, type PendingUnit } from '../insert-queue.js'
+import { InsertQueue, messageRow, type PendingUnit } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
   FeedEvent,
@@ -103,8 +103,8 @@ const INSERT_BATCH_SQL = `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-      WITH ORDINALITY AS i (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded,
-        source, type, contact_name, phone_number_id, payload, n)
+      WITH ORDINALITY AS i (message_id, from_msisdn, to_msisdn, ts, ts_key, text,
+        source, type, contact_name, phone_number_id, payload, text_folded, n)
   ), inserted AS (
     INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded,
       source, type, contact_name, phone_number_id, payload)
@@ -326,21 +326,10 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     const statuses = batch.flatMap((unit) => unit.statuses)
     statuses.sort((a, b) => byteOrder(a.messageId, b.messageId) || byteOrder(a.status, b.status))
     const columns: (string | null)[][] = Array.from({ length: 12 }, () => [])
-    for (const { message: m, tsKey } of messages) {
-      const values = [
-        m.message_id,
-        m.from,
-        m.to,
-        m.ts,
-        tsKey,
-        m.text,
-        m.text === null ? null : foldCase(m.text),
-        m.source ?? 'webhook',
-        m.type ?? null,
-        m.contactName ?? null,
-        m.phoneNumberId ?? null,
-        m.payload ?? null,
-      ]
+    for (const keyed of messages) {
+      const text = keyed.message.text
+      // The folded text last, so the unnest's columns follow the shared row (MessageRow).
+      const values = [...messageRow(keyed), text === null ? null : foldCase(text)]
       for (const [i, value] of values.entries()) columns[i]?.push(value)
     }
     const statusColumns: (string | number | null)[][] = Array.from({ length: 6 }, () => [])
@@ -542,19 +531,16 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
 
   /**
    * Commits by this process call the listener directly; commits by other replicas reach it
-   * through LISTEN on one connection of its own, opened while anyone listens.
+   * through LISTEN on one connection of its own, opened for the first listener and kept
+   * until the store closes (long-polls come and go; each must not open a connection).
    */
   onEvents(listener: () => void): () => void {
-    const remove = this.feedListeners.add(listener)
     if (this.listener === undefined && this.listenRetry === undefined) void this.listen()
-    return () => {
-      remove()
-      if (this.feedListeners.size === 0) this.stopListening()
-    }
+    return this.feedListeners.add(listener)
   }
 
   private async listen(): Promise<void> {
-    if (this.closed || this.feedListeners.size === 0) return
+    if (this.closed) return
     const client = new pg.Client({
       connectionString: this.options.url,
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 3000,
@@ -566,7 +552,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       if (this.listener !== client) return
       this.listener = undefined
       void client.end().catch(() => {})
-      if (this.closed || this.feedListeners.size === 0) return
+      if (this.closed) return
       this.listenRetry = setTimeout(() => {
         this.listenRetry = undefined
         void this.listen()
@@ -594,14 +580,13 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     void client?.end().catch(() => {})
   }
 
-  async registerDestinations(urls: string[], now: Date): Promise<void> {
+  async registerDestinations(urls: string[]): Promise<void> {
     await this.query(
       `INSERT INTO forward_destinations (url, dispatched_seq)
        SELECT u, (SELECT coalesce(max(seq), 0) FROM events) FROM unnest($1::text[]) AS u
        ON CONFLICT (url) DO NOTHING`,
       [urls],
     )
-    void now
   }
 
   async dispatch(url: string, limit: number, now: Date): Promise<number> {

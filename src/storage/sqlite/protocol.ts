@@ -1,25 +1,12 @@
+import type { MessageRow } from '../insert-queue.js'
+
 /**
  * What the main thread and the writer thread say to each other. Plain objects and arrays
  * only: they cross threads by structured clone, and one message carries a whole batch.
  */
 
-/**
- * A message as the writer stores it: message_id, from, to, ts, ts_key, text, source, type,
- * contact_name, phone_number_id, payload.
- */
-export type InsertRow = [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string | null,
-  string,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-]
+/** A message as the writer stores it (insert-queue.ts's MessageRow). */
+export type InsertRow = MessageRow
 
 /** A status as the writer stores it: message_id, status, ts, recipient_id, errors. */
 export type StatusRow = [string, string, string, string, string | null]

@@ -12,7 +12,7 @@ import type {
   DeliveryReads,
 } from '../../forwarding/delivery-store.js'
 import { threadUrl } from '../../threads/thread-url.js'
-import { batchesOf, InsertQueue, type PendingUnit, unitRows } from '../insert-queue.js'
+import { batchesOf, InsertQueue, messageRow, type PendingUnit, unitRows } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
   FeedEvent,
@@ -431,19 +431,7 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
       kind: 'insert',
       batch: id,
       units: batch.map((unit) => ({
-        messages: unit.messages.map(({ message: m, tsKey }) => [
-          m.message_id,
-          m.from,
-          m.to,
-          m.ts,
-          tsKey,
-          m.text,
-          m.source ?? 'webhook',
-          m.type ?? null,
-          m.contactName ?? null,
-          m.phoneNumberId ?? null,
-          m.payload ?? null,
-        ]),
+        messages: unit.messages.map(messageRow),
         statuses: unit.statuses.map((s) => [s.messageId, s.status, s.ts, s.recipientId, s.errors]),
       })),
     }
