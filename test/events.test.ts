@@ -278,6 +278,23 @@ test('the stream sends each event with id, event and data, resumes after Last-Ev
   await reader.cancel()
 })
 
+test('closing the app ends open streams, so a shutdown does not wait for their clients', {
+  timeout: 30_000,
+}, async (t) => {
+  const testApp = await createTestApp(t)
+  await testApp.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = testApp.app.server.address() as { port: number }
+  const response = await fetch(`http://127.0.0.1:${port}/events/stream`)
+  assert.equal(response.status, 200)
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  // app.close() waits for open connections: it returns only because it ended the stream.
+  await testApp.close()
+  for (;;) {
+    const chunk = await reader.read()
+    if (chunk.done) break
+  }
+})
+
 test('admin endpoints: 403 while ADMIN_TOKEN is unset, 401 for a wrong token, 409 for a retry while forwarding is off', async (t) => {
   const off = await createTestApp(t)
   const disabled = await off.app.inject({ method: 'POST', url: '/deliveries/1/retry' })

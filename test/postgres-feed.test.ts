@@ -80,18 +80,27 @@ async function followWhileWriting(replicas: Replica[]) {
   return { acknowledged, seen, repeated, skipped }
 }
 
-test('three replicas writing while a consumer follows the feed: nothing skipped, nothing repeated', {
-  skip: POSTGRES_SKIP_REASON,
-  timeout: 180_000,
-}, async (t) => {
+/** Replicas on a fresh schema, closed when the test ends. */
+async function replicasOn(
+  t: Parameters<typeof freshSchema>[0],
+  count: number,
+  env: Record<string, string> = {},
+  feedFaults?: PostgresStoreOptions['feedFaults'],
+): Promise<Replica[]> {
   const replicas: Replica[] = []
   const { url } = await freshSchema(t, async () => {
     for (const r of replicas) await r.close()
   })
+  for (let r = 0; r < count; r++) replicas.push(await startReplica(url, env, feedFaults))
+  return replicas
+}
+
+test('three replicas writing while a consumer follows the feed: nothing skipped, nothing repeated', {
+  skip: POSTGRES_SKIP_REASON,
+  timeout: 180_000,
+}, async (t) => {
   // The same pause before each COMMIT as the naive run below: the lock must hold under it.
-  for (let r = 0; r < REPLICAS; r++) {
-    replicas.push(await startReplica(url, {}, { naiveOrder: false, commitDelayMs: 10 }))
-  }
+  const replicas = await replicasOn(t, REPLICAS, {}, { naiveOrder: false, commitDelayMs: 10 })
   const { acknowledged, seen, repeated, skipped } = await followWhileWriting(replicas)
   assert.deepEqual(skipped, [])
   assert.deepEqual(repeated, [])
@@ -102,16 +111,28 @@ test('the same test fails against a feed ordered by a sequence alone (so it can 
   skip: POSTGRES_SKIP_REASON,
   timeout: 180_000,
 }, async (t) => {
-  const replicas: Replica[] = []
-  const { url } = await freshSchema(t, async () => {
-    for (const r of replicas) await r.close()
-  })
-  for (let r = 0; r < REPLICAS; r++) {
-    replicas.push(await startReplica(url, {}, { naiveOrder: true, commitDelayMs: 10 }))
-  }
+  const replicas = await replicasOn(t, REPLICAS, {}, { naiveOrder: true, commitDelayMs: 10 })
   const { skipped, repeated } = await followWhileWriting(replicas)
   assert.ok(skipped.length > 0, 'a naive sequence lets a late commit land behind the cursor')
   assert.deepEqual(repeated, [])
+})
+
+test('a long-poll on one replica is answered by a webhook stored through another (LISTEN/NOTIFY)', {
+  skip: POSTGRES_SKIP_REASON,
+  timeout: 60_000,
+}, async (t) => {
+  const [a, b] = (await replicasOn(t, 2)) as [Replica, Replica]
+  await postSigned(a.app, message())
+  const head = (await a.app.inject({ method: 'GET', url: '/events' })).json().next as string
+  const body = message()
+  const waiting = a.app.inject({ method: 'GET', url: `/events?after=${head}&wait=30` })
+  // Posted once replica a's long-poll has read and found nothing; its answer must come from b's commit.
+  setTimeout(() => void postSigned(b.app, body), 300)
+  const page = (await waiting).json() as { data: { data: { message_id: string } }[] }
+  assert.deepEqual(
+    page.data.map((e) => e.data.message_id),
+    [body.message_id],
+  )
 })
 
 test('two replicas forwarding one feed never attempt the same delivery at once', {
@@ -128,12 +149,11 @@ test('two replicas forwarding one feed never attempt the same delivery at once',
     inFlight.set(id, (inFlight.get(id) ?? 1) - 1)
     return { status: 200 }
   })
-  const replicas: Replica[] = []
-  const { url } = await freshSchema(t, async () => {
-    for (const r of replicas) await r.close()
+  const replicas = await replicasOn(t, 2, {
+    FORWARD_URL: receiver.url,
+    FORWARD_SECRET,
+    FORWARD_CONCURRENCY: '8',
   })
-  const env = { FORWARD_URL: receiver.url, FORWARD_SECRET, FORWARD_CONCURRENCY: '8' }
-  replicas.push(await startReplica(url, env), await startReplica(url, env))
   const bodies = Array.from({ length: 60 }, () => message())
   await Promise.all(bodies.map((body, i) => postSigned((replicas[i % 2] as Replica).app, body)))
   await receiver.until((r) => new Set(r.map((x) => x.headers['webhook-id'])).size === bodies.length)

@@ -5,9 +5,10 @@ import { test } from 'node:test'
 import Database from 'better-sqlite3'
 import { StorageUnavailableError } from '../src/errors.js'
 import type { Message } from '../src/storage/message-store.js'
+import { openForwardDatabase } from '../src/storage/sqlite/forward-database.js'
 import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
 import type { SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js'
-import { createTestApp, message, postSigned } from './helpers/test-app.js'
+import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
 import { tempSqliteStore } from './helpers/test-database.js'
 
 /** Locks held elsewhere are given up on quickly in these tests. */
@@ -178,4 +179,32 @@ test('the background checkpointer copies committed pages into the database file'
     assert.ok(Date.now() < deadline, 'the database file did not grow within 10 s: no checkpoint ran')
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+})
+
+test('a deliveries file left from another messages database is emptied, not trusted', (t) => {
+  const file = path.join(tempDir(t), 'app.db')
+  const counts = (owner: string) => {
+    const db = openForwardDatabase(file, owner, 1000)
+    try {
+      return [
+        db.prepare('SELECT count(*) FROM forward_destinations').pluck().get(),
+        db.prepare('SELECT count(*) FROM deliveries').pluck().get(),
+      ]
+    } finally {
+      db.close()
+    }
+  }
+  const first = openForwardDatabase(file, 'store-a', 1000)
+  first
+    .prepare(`INSERT INTO forward_destinations (url, dispatched_seq) VALUES ('http://receiver/', 42)`)
+    .run()
+  first
+    .prepare(
+      `INSERT INTO deliveries (event_seq, destination, status, created_at) VALUES (1, 'http://receiver/', 'pending', 'x')`,
+    )
+    .run()
+  first.close()
+  assert.deepEqual(counts('store-a'), [1, 1], 'its own messages database: kept')
+  // A place in another database's feed would skip or repeat events: start over.
+  assert.deepEqual(counts('store-b'), [0, 0])
 })
