@@ -6,9 +6,12 @@ import { AppError } from './errors.js'
 import { ForwarderHost } from './forwarding/forwarder-host.js'
 import { requireAdmin, requireBearer } from './http/bearer-auth.js'
 import { answerClientError, handleError } from './http/errors.js'
+import { ADMIN_DISABLED, documentSecurity, registerOpenApi, UNAUTHORIZED } from './http/openapi.js'
 import { requestIdFor } from './http/request-id.js'
+import { contractSerializer } from './http/response-serializer.js'
 import { deliveriesRoutes, deliveryAdminRoutes } from './http/routes/deliveries.js'
 import { eventsRoutes } from './http/routes/events.js'
+import { exportRoutes } from './http/routes/export.js'
 import { healthRoutes } from './http/routes/health.js'
 import { messagesRoutes } from './http/routes/messages.js'
 import { metricsRoutes } from './http/routes/metrics.js'
@@ -37,6 +40,8 @@ export interface AppDeps {
   store: InletStore
   logger: Logger
 }
+
+const documentedOnly = () => true
 
 /** Repeated parameters keep the last value, as Starlette does; `+` decodes to a space. */
 function parseQueryString(query: string): Record<string, string> {
@@ -68,6 +73,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)),
     },
     routerOptions: { querystringParser: parseQueryString },
+    schemaController: { compilersFactory: { buildSerializer: contractSerializer } },
     clientErrorHandler: answerClientError(logger),
     // A URL that cannot be decoded never reaches a route, nor Fastify's response hooks.
     frameworkErrors: (error, request, reply) => {
@@ -77,7 +83,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   }) as unknown as FastifyInstance
 
-  app.setValidatorCompiler(({ schema }) => compileSchema(schema))
+  // No route takes a parsed body or checks headers by schema: the signed sources check the
+  // raw bytes and their headers themselves, in the contract's order (a bad signature is 401
+  // before anything else). Their body and header schemas are there for the document.
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' || httpPart === 'headers' ? documentedOnly : compileSchema(schema),
+  )
   app.decorateRequest('outcome', null)
   app.decorateRequest('messageId', undefined)
   app.decorateRequest('itemCounts', undefined)
@@ -106,25 +117,35 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     app.addHook('onClose', () => forwarder.stop())
   }
 
+  // First: the document is built from the routes registered after it.
+  registerOpenApi(app)
   app.register(fastifySSE, { heartbeatInterval: config.eventsHeartbeatMs })
   app.register(webhookRoutes, { config, store })
   app.register(whatsappRoutes, { config, store, metrics, logger })
   app.register(healthRoutes, { config, store })
   // Everything that reads stored messages sits behind READ_API_TOKEN when it is set.
   app.register(async (reads) => {
-    if (config.readApiToken !== null) reads.addHook('onRequest', requireBearer(config.readApiToken))
+    if (config.readApiToken !== null) {
+      reads.addHook('onRequest', requireBearer(config.readApiToken))
+      reads.addHook('onRoute', documentSecurity('readToken', UNAUTHORIZED))
+    }
     reads.register(messagesRoutes, { store })
     reads.register(statusesRoutes, { store })
     reads.register(statsRoutes, { store })
+    reads.register(exportRoutes, { store, metrics })
     reads.register(eventsRoutes, { store, metrics })
     reads.register(deliveriesRoutes, { store })
   })
   app.register(async (admin) => {
     admin.addHook('onRequest', requireAdmin(config.adminToken))
+    admin.addHook('onRoute', documentSecurity('adminToken', { ...UNAUTHORIZED, ...ADMIN_DISABLED }))
     admin.register(deliveryAdminRoutes, { retry: forwarder === null ? null : (id) => forwarder.retry(id) })
   })
   app.register(async (scrape) => {
-    if (config.metricsToken !== null) scrape.addHook('onRequest', requireBearer(config.metricsToken))
+    if (config.metricsToken !== null) {
+      scrape.addHook('onRequest', requireBearer(config.metricsToken))
+      scrape.addHook('onRoute', documentSecurity('metricsToken', UNAUTHORIZED))
+    }
     scrape.register(metricsRoutes, { metrics })
   })
   return app

@@ -27,14 +27,19 @@ test('POST /webhook stores text as null when it is absent or null, and ignores e
   )
 })
 
-test('a repeated message_id answers 200 and keeps the first write', async (t) => {
+test('a repeated message_id answers 200 and keeps the first write; X-Inlet-Result tells them apart', async (t) => {
   const { app, database, accessLines } = await createTestApp(t)
   const first = message({ text: 'first' })
   const second = { ...first, text: 'second', from: '+111' }
-  assert.equal((await postSigned(app, first)).statusCode, 200)
+  const created = await postSigned(app, first)
+  assert.equal(created.statusCode, 200)
+  assert.equal(created.headers['x-inlet-result'], 'created')
   const again = await postSigned(app, second)
   assert.equal(again.statusCode, 200)
+  assert.equal(again.body, created.body, 'the same bytes either way')
   assert.deepEqual(again.json(), { status: 'ok' })
+  // The one difference, for clients that count (inlet send).
+  assert.equal(again.headers['x-inlet-result'], 'duplicate')
   const rows = (await database.rows()) as { text: string; from_msisdn: string }[]
   assert.equal(rows.length, 1)
   assert.equal(rows[0]?.text, 'first')

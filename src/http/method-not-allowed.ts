@@ -10,6 +10,7 @@ export function refuseOtherMethods(app: FastifyInstance, url: string, allowed: r
   app.route({
     method: app.supportedMethods.filter((method) => !allow.includes(method)),
     url,
+    schema: { hide: true },
     handler: async (_request, reply) => {
       reply.header('allow', allow.join(', '))
       throw new AppError('method_not_allowed', 'Method Not Allowed')

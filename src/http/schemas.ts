@@ -9,17 +9,35 @@ export { type WebhookBody, WebhookBodySchema } from '../sources/webhook/body.js'
 const QueryInteger = (minimum: number, maximum: number, fallback: number) =>
   Type.Unsafe<number>({ type: 'string', queryInteger: { minimum, maximum }, default: String(fallback) })
 
+/** The filters of /messages, which /export takes too. */
+const MessageFilterProperties = {
+  from: Type.Optional(
+    Type.String({ description: 'The sender, exactly (an unencoded + reads as a space: both work)' }),
+  ),
+  since: Type.Optional(
+    Type.String({ format: 'timestamp', description: 'Messages at or after this instant' }),
+  ),
+  // A text holds at most 4096 characters, so a longer q could never match.
+  q: Type.Optional(
+    Type.String({ maxLength: 4096, description: 'Case-insensitive literal substring of text' }),
+  ),
+}
+export type MessageFilterQuery = { from?: string; since?: string; q?: string }
+
 export const MessagesQuerySchema = Type.Object({
   limit: QueryInteger(1, 100, 50),
   offset: QueryInteger(0, Number.MAX_SAFE_INTEGER, 0),
-  from: Type.Optional(Type.String()),
-  since: Type.Optional(Type.String({ format: 'timestamp' })),
-  // A text holds at most 4096 characters, so a longer q could never match.
-  q: Type.Optional(Type.String({ maxLength: 4096 })),
+  ...MessageFilterProperties,
   /** Opaque, from a previous page's `Link: <…>; rel="next"`. */
   cursor: Type.Optional(Type.String({ maxLength: 2048 })),
 })
 export type MessagesQuery = Static<typeof MessagesQuerySchema>
+
+export const ExportQuerySchema = Type.Object({
+  format: Type.Union([Type.Literal('ndjson'), Type.Literal('csv')], { default: 'ndjson' }),
+  ...MessageFilterProperties,
+})
+export type ExportQuery = Static<typeof ExportQuerySchema>
 
 const MessageSchema = Type.Object({
   message_id: Type.String(),
@@ -168,3 +186,37 @@ export const DeliveryParamsSchema = Type.Object({ id: Type.String({ pattern: '^[
 export type DeliveryParams = Static<typeof DeliveryParamsSchema>
 
 export const AcceptedSchema = Type.Object({ status: Type.String(), id: Type.Integer() })
+
+/** Every error but a 422: `{"detail":"…"}` (SPEC 1.8). */
+export const ErrorSchema = Type.Object({ detail: Type.String() })
+
+/** A 422 in FastAPI's shape: every problem, where it is and what is wrong. */
+const ValidationErrorSchema = Type.Object({
+  detail: Type.Array(
+    Type.Object({
+      loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+      msg: Type.String(),
+      type: Type.String(),
+    }),
+  ),
+})
+
+/** A documented error answer of a route: the shape and when it is given. */
+export const errorAnswer = (description: string) => ({ ...ErrorSchema, description })
+export const validationAnswer = (description: string) => ({ ...ValidationErrorSchema, description })
+
+/** What every read of the store may answer besides its own errors. */
+export const READ_ERRORS = {
+  503: errorAnswer(
+    'The database cannot be reached, the read ran past READ_TIMEOUT_MS, or too many reads are waiting',
+  ),
+}
+
+/** A route with query or path parameters. */
+export const QUERY_ERRORS = { 422: validationAnswer('A parameter is out of range or malformed') }
+
+/** The body of a response that is not JSON: text of the given media type. */
+export const textAnswer = (mediaType: string, description: string) => ({
+  description,
+  content: { [mediaType]: { schema: { type: 'string' } } },
+})

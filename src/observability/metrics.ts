@@ -134,6 +134,17 @@ export function createMetrics() {
     help: 'Clients connected to GET /events/stream.',
     registers: [registry],
   })
+  const exportsActive = new Gauge({
+    name: 'exports_in_progress',
+    help: 'GET /export responses being streamed.',
+    registers: [registry],
+  })
+  const exportedRows = new Counter({
+    name: 'export_rows_total',
+    help: 'Messages written by GET /export, by format.',
+    labelNames: ['format'],
+    registers: [registry],
+  })
   // Labelled children are looked up once per label set, not hashed on every request.
   const requestCounters = new Map<string, Counter.Internal>()
   const webhookCounters = new Map<Outcome, Counter.Internal>()
@@ -141,6 +152,12 @@ export function createMetrics() {
     registry,
     requestLatency,
     streamClients,
+    exports: {
+      active: exportsActive,
+      countRows(format: string, count: number): void {
+        exportedRows.labels(format).inc(count)
+      },
+    },
     forward: {
       countDelivery(result: DeliveryOutcome, count = 1): void {
         forwardDeliveries.labels(result).inc(count)

@@ -117,6 +117,11 @@ export interface MessageQuery {
   since?: string
   /** Non-empty substring, matched case-insensitively (see domain/text-search). */
   q?: string
+  /**
+   * false: the caller needs no total (an export reads page after page); a store whose
+   * count would be a scan may skip it and answer 0. SQLite's remembered counts cost little.
+   */
+  countTotal?: false
 }
 
 export interface MessagePage {

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/observability/logger.js'
 import { signWebhookBody } from '../../src/sources/webhook/signature.js'
 import type { Message } from '../../src/storage/message-store.js'
 import type { InletStore } from '../../src/storage/open-store.js'
+import { checkAnswersAgainstDocument } from './openapi-conformance.js'
 import { freshTestDatabase, type TestDatabase } from './test-database.js'
 
 export { tempDir } from './temp-dir.js'
@@ -50,6 +51,7 @@ export async function createTestApp(
   const store = await database.openStore(config, logger)
   const app = buildApp({ config, store, logger })
   await app.ready()
+  checkAnswersAgainstDocument(app)
   let closed = false
   close = async () => {
     if (closed) return

@@ -17,6 +17,8 @@ const SHARED_SUITES = [
   'whatsapp',
   'events',
   'forwarding',
+  'export',
+  'openapi',
 ]
 
 if (POSTGRES_SKIP_REASON !== undefined) {

@@ -9,13 +9,30 @@ import {
   DeliveryPageSchema,
   type DeliveryParams,
   DeliveryParamsSchema,
+  errorAnswer,
+  QUERY_ERRORS,
+  READ_ERRORS,
 } from '../schemas.js'
 
 /** GET /deliveries (SPEC 2.4): newest first; `next` is the cursor of the following page. */
 export async function deliveriesRoutes(app: FastifyInstance, deps: { store: DeliveryReads }) {
   app.get<{ Querystring: DeliveriesQuery }>(
     '/deliveries',
-    { schema: { querystring: DeliveriesQuerySchema, response: { 200: DeliveryPageSchema } } },
+    {
+      schema: {
+        summary: 'Forwarding deliveries, newest first',
+        tags: ['forwarding'],
+        querystring: DeliveriesQuerySchema,
+        response: {
+          200: {
+            ...DeliveryPageSchema,
+            description: 'One page; `next` is the cursor of the following one, or null',
+          },
+          ...QUERY_ERRORS,
+          ...READ_ERRORS,
+        },
+      },
+    },
     async (request) => {
       const { status, limit, cursor } = request.query
       let before: number | undefined
@@ -50,7 +67,20 @@ export async function deliveryAdminRoutes(
 ) {
   app.post<{ Params: DeliveryParams }>(
     '/deliveries/:id/retry',
-    { schema: { params: DeliveryParamsSchema, response: { 202: AcceptedSchema } } },
+    {
+      schema: {
+        summary: 'Attempt a failed delivery again at once',
+        tags: ['forwarding'],
+        params: DeliveryParamsSchema,
+        response: {
+          202: { ...AcceptedSchema, description: 'Scheduled: `{"status":"scheduled","id":…}`' },
+          404: errorAnswer('No delivery has this id'),
+          409: errorAnswer('The delivery has not failed, or forwarding is off (FORWARD_URL is not set)'),
+          ...QUERY_ERRORS,
+          ...READ_ERRORS,
+        },
+      },
+    },
     async (request, reply) => {
       const id = Number(request.params.id)
       if (deps.retry === null) throw new AppError('conflict', 'forwarding is off (FORWARD_URL is not set)')

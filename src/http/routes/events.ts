@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Metrics } from '../../observability/metrics.js'
 import type { FeedEvent, MessageStore } from '../../storage/message-store.js'
@@ -8,6 +9,9 @@ import {
   EventsQuerySchema,
   type EventsStreamQuery,
   EventsStreamQuerySchema,
+  QUERY_ERRORS,
+  READ_ERRORS,
+  textAnswer,
 } from '../schemas.js'
 
 /** Events one stream read sends before it looks again. */
@@ -68,7 +72,21 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsDeps) {
 
   app.get<{ Querystring: EventsQuery }>(
     '/events',
-    { schema: { querystring: EventsQuerySchema, response: { 200: EventPageSchema } } },
+    {
+      schema: {
+        summary: 'Page through the feed in commit order; `wait` long-polls for the next event',
+        tags: ['feed'],
+        querystring: EventsQuerySchema,
+        response: {
+          200: {
+            ...EventPageSchema,
+            description: 'Events after `after`; `next` is the position to ask from next',
+          },
+          ...QUERY_ERRORS,
+          ...READ_ERRORS,
+        },
+      },
+    },
     async (request) => {
       const { limit, wait } = request.query
       const after = position(request.query.after)
@@ -103,7 +121,23 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsDeps) {
   app.get<{ Querystring: EventsStreamQuery }>(
     '/events/stream',
     // 'manual': every client gets the stream, whatever its Accept header says.
-    { sse: { kind: 'manual', heartbeat: true }, schema: { querystring: EventsStreamQuerySchema } },
+    {
+      sse: { kind: 'manual', heartbeat: true },
+      schema: {
+        summary: 'The feed as Server-Sent Events, resumable with Last-Event-ID',
+        description:
+          'Each event: `id` (the event id), `event` (its type) and `data` (the event as GET /events shows it). A comment line is sent every EVENTS_HEARTBEAT_MS.',
+        tags: ['feed'],
+        querystring: EventsStreamQuerySchema,
+        headers: Type.Object({
+          'last-event-id': Type.Optional(Type.String({ description: 'Resume after this event id' })),
+        }),
+        response: {
+          200: textAnswer('text/event-stream', 'The stream, until the client or the server ends it'),
+          ...QUERY_ERRORS,
+        },
+      },
+    },
     async (request, reply) => {
       // A reconnecting EventSource sends Last-Event-ID; it wins over the URL's ?after=.
       let after = position(reply.sse.lastEventId ?? request.query.after)

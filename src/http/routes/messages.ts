@@ -4,16 +4,37 @@ import type { MessageQuery, MessageStore } from '../../storage/message-store.js'
 import { decodeCursor, encodeCursor, invalidCursor } from '../cursor.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
 import {
+  errorAnswer,
   MessageDetailSchema,
+  type MessageFilterQuery,
   MessagePageSchema,
   type MessageParams,
   MessageParamsSchema,
   type MessagesQuery,
   MessagesQuerySchema,
+  QUERY_ERRORS,
+  READ_ERRORS,
 } from '../schemas.js'
 
 /** An unencoded `+` in a query string decodes to a space: `?from=+9198…` means `+9198…`. */
 export const msisdnParameter = (value: string) => (value.startsWith(' ') ? `+${value.slice(1)}` : value)
+
+export type MessageFilters = Pick<MessageQuery, 'from' | 'since' | 'q'>
+
+/** The store's filters from the query's (/messages and /export): an empty q is no filter. */
+export function messageFilters(query: MessageFilterQuery): MessageFilters {
+  const filters: MessageFilters = {}
+  if (query.from) filters.from = msisdnParameter(query.from)
+  if (query.since !== undefined) filters.since = query.since
+  if (query.q) filters.q = query.q
+  return filters
+}
+
+/**
+ * No stored sender or text holds a NUL (the webhook refuses it), so such a filter matches
+ * nothing; the databases would not take it as a parameter anyway.
+ */
+export const matchesNothing = (filters: MessageFilters) => `${filters.from}${filters.q}`.includes('\0')
 
 /**
  * GET /messages: filters combine with AND and apply before paging. Besides limit/offset,
@@ -24,13 +45,29 @@ export const msisdnParameter = (value: string) => (value.startsWith(' ') ? `+${v
 export async function messagesRoutes(app: FastifyInstance, deps: { store: MessageStore }) {
   app.get<{ Querystring: MessagesQuery }>(
     '/messages',
-    { schema: { querystring: MessagesQuerySchema, response: { 200: MessagePageSchema } } },
+    {
+      schema: {
+        summary: 'List messages: filtered, in ts then message_id order, by offset or cursor',
+        description:
+          'Filters combine with AND before paging. When a next page exists, its URL is in `Link: <…>; rel="next"`.',
+        tags: ['messages'],
+        querystring: MessagesQuerySchema,
+        response: {
+          200: {
+            ...MessagePageSchema,
+            description: 'One page and the total of every match',
+            headers: {
+              link: { type: 'string', description: 'The next page: `</messages?…&cursor=…>; rel="next"`' },
+            },
+          },
+          ...QUERY_ERRORS,
+          ...READ_ERRORS,
+        },
+      },
+    },
     async (request, reply) => {
-      const { limit, offset, from, since, q, cursor } = request.query
-      const filters: { from?: string; since?: string; q?: string } = {}
-      if (from) filters.from = msisdnParameter(from)
-      if (since !== undefined) filters.since = since
-      if (q) filters.q = q
+      const { limit, offset, cursor } = request.query
+      const filters = messageFilters(request.query)
       const scope = [filters.from, filters.since, filters.q]
       const query: MessageQuery = { limit, offset, ...filters }
       if (cursor) {
@@ -38,11 +75,7 @@ export async function messagesRoutes(app: FastifyInstance, deps: { store: Messag
         if (after === null) throw invalidCursor()
         query.after = after
       }
-      // No stored sender or text holds a NUL (the webhook refuses it), so such a filter
-      // matches nothing; the databases would not take it as a parameter anyway.
-      const page = `${filters.from}${filters.q}`.includes('\0')
-        ? { data: [], total: 0 }
-        : await deps.store.list(query)
+      const page = matchesNothing(filters) ? { data: [], total: 0 } : await deps.store.list(query)
       if (page.next !== undefined) {
         const next = new URLSearchParams({
           limit: String(limit),
@@ -58,7 +91,18 @@ export async function messagesRoutes(app: FastifyInstance, deps: { store: Messag
 
   app.get<{ Params: MessageParams }>(
     '/messages/:message_id',
-    { schema: { params: MessageParamsSchema, response: { 200: MessageDetailSchema } } },
+    {
+      schema: {
+        summary: 'One message with everything kept about it',
+        tags: ['messages'],
+        params: MessageParamsSchema,
+        response: {
+          200: { ...MessageDetailSchema, description: 'The message' },
+          404: errorAnswer('No message has this message_id'),
+          ...READ_ERRORS,
+        },
+      },
+    },
     async (request) => {
       const id = request.params.message_id
       const message = id.includes('\0') ? null : await deps.store.getMessage(id)

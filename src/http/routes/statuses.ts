@@ -4,8 +4,11 @@ import type { MessageStore, StatusQuery } from '../../storage/message-store.js'
 import { decodeCursor, encodeCursor, invalidCursor } from '../cursor.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
 import {
+  errorAnswer,
   type MessageParams,
   MessageParamsSchema,
+  QUERY_ERRORS,
+  READ_ERRORS,
   StatusDetailSchema,
   type StatusesQuery,
   StatusesQuerySchema,
@@ -20,7 +23,24 @@ import {
 export async function statusesRoutes(app: FastifyInstance, deps: { store: MessageStore }) {
   app.get<{ Querystring: StatusesQuery }>(
     '/statuses',
-    { schema: { querystring: StatusesQuerySchema, response: { 200: StatusPageSchema } } },
+    {
+      schema: {
+        summary: 'List delivery statuses: in updated_at then message_id order, by offset or cursor',
+        tags: ['statuses'],
+        querystring: StatusesQuerySchema,
+        response: {
+          200: {
+            ...StatusPageSchema,
+            description: 'One page and the total of every match',
+            headers: {
+              link: { type: 'string', description: 'The next page: `</statuses?…&cursor=…>; rel="next"`' },
+            },
+          },
+          ...QUERY_ERRORS,
+          ...READ_ERRORS,
+        },
+      },
+    },
     async (request, reply) => {
       const { limit, offset, status, recipient, since, cursor } = request.query
       const filters: { status?: StatusQuery['status']; recipient?: string; since?: string } = {}
@@ -54,7 +74,18 @@ export async function statusesRoutes(app: FastifyInstance, deps: { store: Messag
 
   app.get<{ Params: MessageParams }>(
     '/statuses/:message_id',
-    { schema: { params: MessageParamsSchema, response: { 200: StatusDetailSchema } } },
+    {
+      schema: {
+        summary: "A message's current status and its history",
+        tags: ['statuses'],
+        params: MessageParamsSchema,
+        response: {
+          200: { ...StatusDetailSchema, description: 'The status' },
+          404: errorAnswer('No status was received for this message_id'),
+          ...READ_ERRORS,
+        },
+      },
+    },
     async (request) => {
       const id = request.params.message_id
       const status = id.includes('\0') ? null : await deps.store.getStatus(id)

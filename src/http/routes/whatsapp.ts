@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from '../../config.js'
@@ -8,10 +9,56 @@ import { verificationChallenge } from '../../sources/whatsapp/verification.js'
 import { whatsappSource } from '../../sources/whatsapp/whatsapp-source.js'
 import type { IngestResult, MessageStore } from '../../storage/message-store.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
-import { StatusSchema } from '../schemas.js'
+import { errorAnswer, StatusSchema, textAnswer, validationAnswer } from '../schemas.js'
 import { keepRawBody, rawBody } from './raw-body.js'
 
 const URL = '/webhooks/whatsapp'
+
+const tags = ['ingest']
+
+/** Meta's subscription check: its three parameters, read by verificationChallenge. */
+const verification = {
+  summary: "Meta's verification request: echoes hub.challenge when hub.verify_token matches",
+  tags,
+  querystring: Type.Object({
+    'hub.mode': Type.Optional(Type.String({ description: '`subscribe`' })),
+    'hub.verify_token': Type.Optional(Type.String({ description: 'WHATSAPP_VERIFY_TOKEN' })),
+    'hub.challenge': Type.Optional(Type.String({ description: 'Echoed back as the body' })),
+  }),
+  response: {
+    200: textAnswer('text/plain', 'The hub.challenge, as sent'),
+    403: errorAnswer('`{"detail":"verification failed"}`: the mode or the token is wrong'),
+    503: errorAnswer('WHATSAPP_VERIFY_TOKEN is not set'),
+  },
+}
+
+/** The notification POST: a signed envelope of messages and statuses. */
+const notification = {
+  summary: 'Receive a signed WhatsApp Cloud API notification (messages and statuses)',
+  description:
+    'Every `messages` change of the envelope is committed in one transaction before the 200. Items that cannot be mapped are skipped and counted, never answered with a 4xx (Meta would retry the whole batch).',
+  tags,
+  headers: Type.Object({
+    'x-hub-signature-256': Type.String({
+      pattern: '^sha256=[0-9a-fA-F]{64}$',
+      description: '`sha256=` + hex(HMAC-SHA256(WHATSAPP_APP_SECRET, raw body))',
+    }),
+  }),
+  body: Type.Object(
+    {
+      object: Type.String({ description: '`whatsapp_business_account`' }),
+      entry: Type.Array(Type.Object({}, { additionalProperties: true })),
+    },
+    { additionalProperties: true },
+  ),
+  response: {
+    200: { ...StatusSchema, description: 'Committed: `{"status":"ok"}`' },
+    401: errorAnswer('`{"detail":"invalid signature"}`'),
+    413: errorAnswer('`{"detail":"payload too large"}`: over WHATSAPP_MAX_BODY_BYTES'),
+    422: validationAnswer('Not a JSON object with an `entry` array'),
+    503: errorAnswer('WHATSAPP_APP_SECRET is not set, or the database cannot commit'),
+  },
+}
 
 const created = (outcomes: IngestResult['messages']) => outcomes.filter((o) => o === 'created').length
 
@@ -32,7 +79,7 @@ export async function whatsappRoutes(
   const secrets = secretsOf(config.whatsappAppSecret, config.whatsappAppSecretPrevious)
   keepRawBody(app)
 
-  app.get(URL, async (request, reply) => {
+  app.get(URL, { schema: verification }, async (request, reply) => {
     const token = config.whatsappVerifyToken
     if (token === null) throw whatsappSource.notConfigured
     const challenge = verificationChallenge(request.query as Record<string, unknown>, token)
@@ -45,7 +92,7 @@ export async function whatsappRoutes(
 
   const options = {
     bodyLimit: config.whatsappMaxBodyBytes,
-    schema: { response: { 200: StatusSchema } },
+    schema: notification,
     // JSON whatever the Content-Type says, as on /webhook.
     onRequest: (request: FastifyRequest, _reply: unknown, done: () => void) => {
       delete request.headers['content-type']

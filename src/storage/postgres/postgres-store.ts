@@ -462,7 +462,8 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
 
     // The total from the counters when they can answer, else counted with the same filters.
     let totalSql: string
-    if (filters.length === 0) totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
+    if (query.countTotal === false) totalSql = 'SELECT 0 AS total'
+    else if (filters.length === 0) totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
     else if (query.from !== undefined && filters.length === 1)
       // The same filter: the counters' column has the same name.
       totalSql = `SELECT coalesce(sum(count), 0) AS total FROM sender_counts WHERE ${filters[0]}`
