@@ -45,7 +45,8 @@ scheduled send time) to one server pinned to core 0, from core 1, and in some ru
 client browsing the read API at the same time (varied searches, sender pages, stats: one
 request at a time, 100 ms apart). Runs, in this order: the bare-Fastify ceiling at the same
 rate (the baseline), then Inlet on a fresh database and on a copy of --db, each without and
-with the browsing client; then, on a fresh database, with forwarding on (to a local
+with the browsing client, and on the copy with a client exporting it whole again and again
+(GET /export); then, on a fresh database, with forwarding on (to a local
 receiver) and one client following /events/stream, open loop and closed loop (--concurrency
 senders as fast as answers come), each against the same run without them. Writes the
 "## Mixed load" section of bench/RESULTS.md (or "## Mixed load on PostgreSQL").
@@ -82,6 +83,8 @@ interface Scenario {
   server: 'ceiling' | 'inlet'
   data: 'fresh' | 'large'
   browsing: boolean
+  /** One client exporting every message (GET /export) again and again, as fast as it reads. */
+  exporting: boolean
   /** Forwarding to a local receiver on, and one client following /events/stream. */
   attached: boolean
   /** open: --rate per second from the schedule; closed: --concurrency senders, each waiting for its answer. */
@@ -393,6 +396,22 @@ async function drive(
     }
   })()
 
+  // The export client: whole exports back to back, each counted as one read.
+  const exporting = (async () => {
+    if (!scenario.exporting) return
+    await sleep(Math.max(0, measureFrom - performance.now()))
+    while (performance.now() < endAt) {
+      const started = performance.now()
+      const status = await send(agent, port, 'GET', '/export?format=ndjson')
+      const took = performance.now() - started
+      result.reads += 1
+      result.readMs.push(took)
+      if (status !== 200) result.readErrors += 1
+      result.slowestReads.push({ path: '/export?format=ndjson', ms: took, status })
+      result.slowestReads.sort((a, b) => b.ms - a.ms).splice(3)
+    }
+  })()
+
   const post = (scheduled: number) => {
     const m = factory.next()
     const body = JSON.stringify(m)
@@ -416,7 +435,7 @@ async function drive(
         while (performance.now() < endAt) await post(performance.now())
       }),
     )
-    await browsing
+    await Promise.all([browsing, exporting])
     agent.destroy()
     return result
   }
@@ -433,7 +452,7 @@ async function drive(
     }
     await sleep(1)
   }
-  await Promise.all([...inFlight, browsing])
+  await Promise.all([...inFlight, browsing, exporting])
   agent.destroy()
   return result
 }
@@ -473,7 +492,7 @@ const HEADER = [
 
 function row(r: Result, ceilingP99: number): string[] {
   const w = r.webhookMs
-  const reads = r.scenario.browsing && r.scenario.server === 'inlet'
+  const reads = (r.scenario.browsing || r.scenario.exporting) && r.scenario.server === 'inlet'
   return [
     r.scenario.name,
     String(r.webhooks),
@@ -546,7 +565,15 @@ async function main(argv: string[]): Promise<number> {
   if (!existsSync(path.join(REPO, 'dist', 'server.js'))) throw new UsageError('run npm run build first')
   pinSelfToLoadCore()
   const scenarios: Scenario[] = [
-    { name: 'ceiling', server: 'ceiling', data: 'fresh', browsing: false, attached: false, loop: 'open' },
+    {
+      name: 'ceiling',
+      server: 'ceiling',
+      data: 'fresh',
+      browsing: false,
+      exporting: false,
+      attached: false,
+      loop: 'open',
+    },
   ]
   const datasets: ('fresh' | 'large')[] = options.db === null ? ['fresh'] : ['fresh', 'large']
   for (const data of datasets) {
@@ -556,6 +583,7 @@ async function main(argv: string[]): Promise<number> {
       server: 'inlet',
       data,
       browsing: false,
+      exporting: false,
       attached: false,
       loop: 'open',
     })
@@ -564,12 +592,25 @@ async function main(argv: string[]): Promise<number> {
       server: 'inlet',
       data,
       browsing: true,
+      exporting: false,
+      attached: false,
+      loop: 'open',
+    })
+  }
+  // An export of the large database while webhooks arrive, against the same run without it.
+  if (options.db !== null) {
+    scenarios.push({
+      name: `Inlet, ${displayPath(options.db)} copy, export client`,
+      server: 'inlet',
+      data: 'large',
+      browsing: false,
+      exporting: true,
       attached: false,
       loop: 'open',
     })
   }
   // Forwarding and a stream client against the same runs without them.
-  const fresh = { server: 'inlet', data: 'fresh', browsing: false } as const
+  const fresh = { server: 'inlet', data: 'fresh', browsing: false, exporting: false } as const
   scenarios.push(
     { ...fresh, name: 'Inlet, fresh database, forwarding + SSE client', attached: true, loop: 'open' },
     { ...fresh, name: 'Inlet, fresh database, closed loop', attached: false, loop: 'closed' },
@@ -620,6 +661,8 @@ async function main(argv: string[]): Promise<number> {
         '(searches by word class and a phrase, busy/median/rare/absent senders, sender + word, since, since + word, ' +
         'deep offset, stats). Each Inlet run starts a new process (on a copy of the large database where named), so',
       "every read's first request is cold. The ceiling is the bare Fastify server of `npm run bench` at the same rate.",
+      'Export client: whole `GET /export?format=ndjson` of the large copy back to back (its "reads" are whole exports,',
+      'their latency the time of one export); compare it with the run on the same copy without it.',
       '',
       ...machine,
       '',

@@ -77,6 +77,7 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
     insert: failing,
     ingest: failing,
     list: failing,
+    exportPage: failing,
     getMessage: failing,
     getStatus: failing,
     listStatuses: failing,

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync'
-import type { Message } from '../storage/message-store.js'
+import type { ExportPage, Message, MessagePage } from '../storage/message-store.js'
 
 export type ExportFormat = 'ndjson' | 'csv'
 
@@ -39,9 +39,18 @@ function csvRows(messages: readonly Message[], withHeader: boolean): string {
   })
 }
 
-/** The text of one page of an export; the CSV header comes with the first page (even an empty one). */
-export function exportChunk(format: ExportFormat, messages: readonly Message[], first: boolean): string {
+/** The text of some messages of an export; the CSV header comes first (even alone). */
+function exportText(format: ExportFormat, messages: readonly Message[], first: boolean): string {
   if (format === 'ndjson') return ndjsonLines(messages)
   if (messages.length === 0) return first ? `${COLUMNS.join(',')}\r\n` : ''
   return csvRows(messages, first)
+}
+
+/** One page of an export as the bytes to send, where it was read. */
+export function exportPage(format: ExportFormat, page: MessagePage, first: boolean): ExportPage {
+  return {
+    body: Buffer.from(exportText(format, page.data, first)),
+    rows: page.data.length,
+    ...(page.next === undefined ? {} : { next: page.next }),
+  }
 }

@@ -1,4 +1,5 @@
 import type { MessageStatus } from '../domain/message-status.js'
+import type { ExportFormat } from '../export/formats.js'
 
 /** A message as the contract shows it; `text` is null when it was absent or null. */
 export interface Message {
@@ -132,6 +133,13 @@ export interface MessagePage {
   next?: PagePosition
 }
 
+/** One page of GET /export, already in its format (see MessageStore.exportPage). */
+export interface ExportPage {
+  body: Uint8Array
+  rows: number
+  next?: PagePosition
+}
+
 export interface SenderCount {
   from: string
   count: number
@@ -180,6 +188,12 @@ export interface MessageStore {
    */
   ingest(batch: IngestBatch): Promise<IngestResult>
   list(query: MessageQuery): Promise<MessagePage>
+  /**
+   * A page of `list` (without its total) as the bytes of an export: built where the rows
+   * are read, so on SQLite they cross from the reader thread as one buffer, not as objects
+   * the main thread would have to collect (a long export would grow its heap).
+   */
+  exportPage(query: MessageQuery, format: ExportFormat, first: boolean): Promise<ExportPage>
   getMessage(messageId: string): Promise<MessageDetail | null>
   getStatus(messageId: string): Promise<StatusDetail | null>
   listStatuses(query: StatusQuery): Promise<StatusPage>

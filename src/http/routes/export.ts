@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { exportChunk, MEDIA_TYPES } from '../../export/formats.js'
+import { exportPage, MEDIA_TYPES } from '../../export/formats.js'
 import type { Metrics } from '../../observability/metrics.js'
-import type { MessagePage, MessageQuery, MessageStore } from '../../storage/message-store.js'
+import type { MessageQuery, MessageStore } from '../../storage/message-store.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
 import { type ExportQuery, ExportQuerySchema, QUERY_ERRORS, READ_ERRORS } from '../schemas.js'
 import { matchesNothing, messageFilters } from './messages.js'
@@ -48,17 +48,18 @@ export async function exportRoutes(app: FastifyInstance, deps: { store: MessageS
     const format = request.query.format
     const filters = messageFilters(request.query)
     const query: MessageQuery = { limit: PAGE_ROWS, offset: 0, countTotal: false, ...filters }
-    const first: MessagePage = matchesNothing(filters) ? { data: [], total: 0 } : await store.list(query)
+    const first = matchesNothing(filters)
+      ? exportPage(format, { data: [], total: 0 }, true)
+      : await store.exportPage(query, format, true)
 
     async function* chunks() {
       metrics.exports.active.inc()
       try {
-        let page = first
-        for (let index = 0; ; index += 1) {
-          metrics.exports.countRows(format, page.data.length)
-          yield exportChunk(format, page.data, index === 0)
+        for (let page = first; ; ) {
+          metrics.exports.countRows(format, page.rows)
+          yield page.body
           if (page.next === undefined) return
-          page = await store.list({ ...query, after: page.next })
+          page = await store.exportPage({ ...query, after: page.next }, format, false)
         }
       } catch (error) {
         request.log.error({ err: error, request_id: request.id }, 'export aborted')
@@ -72,6 +73,7 @@ export async function exportRoutes(app: FastifyInstance, deps: { store: MessageS
     reply
       .type(MEDIA_TYPES[format])
       .header('content-disposition', `attachment; filename="inlet-messages-${stamp}.${format}"`)
+    // Byte mode: the buffer holds one page at most before the next is read.
     return reply.send(Readable.from(chunks(), { objectMode: false, highWaterMark: 64 * 1024 }))
   })
   refuseOtherMethods(app, '/export', ['GET'])

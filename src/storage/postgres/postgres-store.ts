@@ -4,6 +4,7 @@ import { statusRank } from '../../domain/message-status.js'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { StorageUnavailableError } from '../../errors.js'
+import { type ExportFormat, exportPage } from '../../export/formats.js'
 import type {
   AttemptResult,
   Delivery,
@@ -26,6 +27,7 @@ import { assembleEvents, type EventRow, type EventStatusRow, eventSubjects } fro
 import { InsertQueue, messageRow, type PendingUnit } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
+  ExportPage,
   FeedEvent,
   IngestBatch,
   IngestResult,
@@ -445,6 +447,10 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       [rows.map((r) => r.message_id)],
     )
     return statusDetails(rows, history)
+  }
+
+  async exportPage(query: MessageQuery, format: ExportFormat, first: boolean): Promise<ExportPage> {
+    return exportPage(format, await this.list({ ...query, countTotal: false }), first)
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {

@@ -2,6 +2,7 @@
 // Long reads run here, at a lower priority than the thread that answers HTTP, so even on
 // one core they share the CPU instead of stalling acknowledgements.
 import { workerData } from 'piscina'
+import { type ExportFormat, exportPage } from '../../export/formats.js'
 import type { DeliveryQuery } from '../../forwarding/delivery-store.js'
 import { lowerPriority } from '../../threads/idle-priority.js'
 import type { MessageQuery, StatusQuery } from '../message-store.js'
@@ -28,6 +29,7 @@ export interface ReaderThreadData {
 
 export type ReadTask =
   | { kind: 'list'; query: MessageQuery; known: KnownCount | null }
+  | { kind: 'export'; query: MessageQuery; known: KnownCount | null; format: ExportFormat; first: boolean }
   | { kind: 'stats' }
   | { kind: 'message'; messageId: string }
   | { kind: 'status'; messageId: string }
@@ -64,6 +66,10 @@ export default function read(task: ReadTask): unknown {
   switch (task.kind) {
     case 'list':
       return reader.list(task.query, task.known)
+    case 'export': {
+      const { page, counted } = reader.list(task.query, task.known)
+      return { page: exportPage(task.format, page, task.first), counted }
+    }
     case 'stats':
       return reader.stats()
     case 'message':

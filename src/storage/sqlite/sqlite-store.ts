@@ -5,6 +5,7 @@ import { Piscina } from 'piscina'
 import { foldCase } from '../../domain/text-search.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { QueryTimeoutError, ReadsOverloadedError, StorageUnavailableError } from '../../errors.js'
+import type { ExportFormat } from '../../export/formats.js'
 import type {
   Delivery,
   DeliveryBacklog,
@@ -15,6 +16,7 @@ import { threadUrl } from '../../threads/thread-url.js'
 import { batchesOf, InsertQueue, messageRow, type PendingUnit, unitRows } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
+  ExportPage,
   FeedEvent,
   IngestBatch,
   IngestResult,
@@ -31,7 +33,7 @@ import type {
   StoreHealth,
 } from '../message-store.js'
 import { CountCache } from './count-cache.js'
-import type { ListResult } from './message-reader.js'
+import type { KnownCount } from './message-reader.js'
 import { SCHEMA_VERSION } from './migrations.js'
 import type { RowError, UnitOutcome, WriterReply, WriterRequest } from './protocol.js'
 import type { ReaderThreadData, ReadTask } from './reader-thread.js'
@@ -454,9 +456,19 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {
+    return this.listed(query, (known) => ({ kind: 'list', query, known }))
+  }
+
+  exportPage(query: MessageQuery, format: ExportFormat, first: boolean): Promise<ExportPage> {
+    return this.listed(query, (known) => ({ kind: 'export', query, known, format, first }))
+  }
+
+  /** A list read (or an export page) with the count remembered for its filters, remembering the new one. */
+  private async listed<T>(query: MessageQuery, task: (known: KnownCount | null) => ReadTask): Promise<T> {
     const key = countKey(query)
-    const known = this.counts.get(key) ?? null
-    const { page, counted } = await this.read<ListResult>({ kind: 'list', query, known })
+    const { page, counted } = await this.read<{ page: T; counted: KnownCount | null }>(
+      task(this.counts.get(key) ?? null),
+    )
     if (counted !== null && counted.upTo >= (this.counts.get(key)?.upTo ?? 0)) this.counts.set(key, counted)
     return page
   }
