@@ -8,7 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && chmod +x dist/cli/inlet.js && npm prune --omit=dev
 
 # Runtime stage: production dependencies and compiled JavaScript only, as a non-root user.
 FROM node:24-bookworm-slim AS runtime
@@ -24,6 +24,8 @@ RUN mkdir -p /data && chown node:node /data
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The inlet command: docker compose exec api inlet stats
+RUN ln -s /app/dist/cli/inlet.js /usr/local/bin/inlet
 USER node
 VOLUME /data
 EXPOSE 8000
