@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { SERVER_NODE_FLAGS } from '../src/runtime.js'
 import { searchIndexFile } from '../src/storage/sqlite/search-index.js'
 import { SOURCE_ROUTES, writeBodies } from './lib/bodies.js'
 import { type Options, parseOptions, USAGE, UsageError } from './lib/options.js'
@@ -44,7 +45,7 @@ import { runWrk, WRK_THREADS, type WrkStats } from './lib/wrk.js'
 
 const REPO = path.resolve(import.meta.dirname, '..')
 const INLET_ENTRY = path.join(REPO, 'dist', 'server.js')
-const INLET_NODE_FLAGS = ['--max-semi-space-size=8']
+const INLET_NODE_FLAGS = [...SERVER_NODE_FLAGS]
 const CEILING_ENTRY = path.join(REPO, 'bench', 'ceiling-server.mjs')
 
 interface Context {

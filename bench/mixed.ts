@@ -2,7 +2,10 @@
 // browsing the read API, on a fresh database and on a copy of a large one. Latency counts
 // from each request's scheduled send time, so a stall counts against every request it
 // delays. Run with `npm run bench:mixed -- [options]` (`--help` lists them).
+
+import { spawn } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import {
   closeSync,
   copyFileSync,
@@ -17,21 +20,24 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
+import { SERVER_NODE_FLAGS } from '../src/runtime.js'
 import { searchIndexFile } from '../src/storage/sqlite/search-index.js'
 import { MessageFactory } from './lib/bodies.js'
 import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
 import { PLANTED_WORDS } from './lib/dataset.js'
 import { followStream, startForwardReceiver } from './lib/feed-consumers.js'
-import { loadAgent, percentile, send } from './lib/http-load.js'
+import { loadAgent, maximum, percentile, send } from './lib/http-load.js'
 import { createSchema, dropSchema } from './lib/postgres.js'
 import {
   freePort,
   HarnessError,
   killLiveChildren,
+  LOAD_CORE,
   peakRssKiB,
   pinSelfToLoadCore,
   startServer,
   stopServer,
+  track,
 } from './lib/processes.js'
 import { describeMachine, markdownTable, writeSection } from './lib/report.js'
 import { seededRandom } from './lib/seeded-random.js'
@@ -300,7 +306,7 @@ async function runScenario(scenario: Scenario, options: Options, workDir: string
     args:
       scenario.server === 'ceiling'
         ? [path.join(REPO, 'bench', 'ceiling-server.mjs')]
-        : ['--max-semi-space-size=8', path.join(REPO, 'dist', 'server.js')],
+        : [...SERVER_NODE_FLAGS, path.join(REPO, 'dist', 'server.js')],
     env,
     port,
     logFile: path.join(runDir, 'server.log'),
@@ -396,20 +402,40 @@ async function drive(
     }
   })()
 
-  // The export client: whole exports back to back, each counted as one read.
+  // The export client: whole exports back to back, each counted as one read, from a
+  // process of its own on the load core (see export-client.mjs).
   const exporting = (async () => {
     if (!scenario.exporting) return
     await sleep(Math.max(0, measureFrom - performance.now()))
-    while (performance.now() < endAt) {
-      const started = performance.now()
-      const status = await send(agent, port, 'GET', '/export?format=ndjson')
-      const took = performance.now() - started
+    const until = Date.now() + (endAt - performance.now())
+    const client = spawn(
+      'taskset',
+      [
+        '-c',
+        LOAD_CORE,
+        process.execPath,
+        path.join(REPO, 'bench', 'lib', 'export-client.mjs'),
+        String(port),
+        String(until),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let output = ''
+    client.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    const exited = track(client)
+    await once(client.stdout, 'end')
+    const code = await exited
+    if (code !== 0) throw new HarnessError(`the export client exited with ${code}`)
+    for (const line of output.split('\n').filter((l) => l !== '')) {
+      const { ms: took, status } = JSON.parse(line) as { ms: number; status: number }
       result.reads += 1
       result.readMs.push(took)
       if (status !== 200) result.readErrors += 1
       result.slowestReads.push({ path: '/export?format=ndjson', ms: took, status })
-      result.slowestReads.sort((a, b) => b.ms - a.ms).splice(3)
     }
+    result.slowestReads.sort((a, b) => b.ms - a.ms).splice(3)
   })()
 
   const post = (scheduled: number) => {
@@ -500,13 +526,13 @@ function row(r: Result, ceilingP99: number): string[] {
     ms(percentile(w, 50)),
     ms(percentile(w, 99)),
     ms(percentile(w, 99.9)),
-    ms(Math.max(...w)),
+    ms(maximum(w)),
     r.scenario.server === 'ceiling' ? '1' : (percentile(w, 99) / ceilingP99).toFixed(2),
     reads ? String(r.reads) : '-',
     reads ? String(r.readErrors) : '-',
     reads ? ms(percentile(r.readMs, 50)) : '-',
     reads ? ms(percentile(r.readMs, 99)) : '-',
-    reads ? ms(Math.max(...r.readMs)) : '-',
+    reads ? ms(maximum(r.readMs)) : '-',
     r.peakRssMiB.toFixed(0),
     r.missing === null ? '-' : `${r.acknowledged.length}, ${r.missing}`,
   ]
@@ -547,7 +573,7 @@ function forwardingTable(results: Result[]): string[][] {
         ms(percentile(x.webhookMs, 99)),
         consumers ? ms(percentile(x.deliveryLagMs, 50)) : '-',
         consumers ? ms(percentile(x.deliveryLagMs, 99)) : '-',
-        consumers ? ms(Math.max(...x.deliveryLagMs)) : '-',
+        consumers ? ms(maximum(x.deliveryLagMs)) : '-',
         consumers ? ms(percentile(x.streamLagMs, 50)) : '-',
         consumers ? ms(percentile(x.streamLagMs, 99)) : '-',
         consumers ? (x.drainedAfterS === null ? 'not in 120 s' : x.drainedAfterS.toFixed(2)) : '-',

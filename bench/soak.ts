@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import Database from 'better-sqlite3'
+import { SERVER_NODE_FLAGS } from '../src/runtime.js'
 import { MessageFactory } from './lib/bodies.js'
 import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
 import { loadAgent, percentile, rssMiB, send } from './lib/http-load.js'
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
     const port = await freePort()
     const server = await startServer({
       name: 'inlet',
-      args: ['--max-semi-space-size=8', path.join(REPO, 'dist', 'server.js')],
+      args: [...SERVER_NODE_FLAGS, path.join(REPO, 'dist', 'server.js')],
       env: {
         WEBHOOK_SECRET: secret,
         DATABASE_URL: `sqlite:///${path.join(workDir, 'data', 'app.db')}`,

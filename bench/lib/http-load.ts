@@ -32,6 +32,11 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number
 }
 
+/** The largest value (0 when empty), without spreading a long array into arguments. */
+export function maximum(values: number[]): number {
+  return values.reduce((max, v) => Math.max(max, v), 0)
+}
+
 /** Current resident set size of a process, in MiB. */
 export function rssMiB(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

@@ -1,5 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8 --single-threaded-gc
 import { type CliContext, CliError, type Command } from './command.js'
+// The first line gives node the server's flags (SERVER_NODE_FLAGS in runtime.ts), so that
+// `inlet serve` runs the server as npm start does; they cost the other commands nothing.
 // The second composition root (beside server.ts): the only CLI module that reads the
 // environment, installs signal handlers and exits. Arguments are parsed with node:util's
 // parseArgs rather than commander: no dependency for eight small commands, and its strict

@@ -46,10 +46,10 @@ function exportText(format: ExportFormat, messages: readonly Message[], first: b
   return csvRows(messages, first)
 }
 
-/** One page of an export as the bytes to send, where it was read. */
+/** One page of an export as the text to send, where it was read. */
 export function exportPage(format: ExportFormat, page: MessagePage, first: boolean): ExportPage {
   return {
-    body: Buffer.from(exportText(format, page.data, first)),
+    text: exportText(format, page.data, first),
     rows: page.data.length,
     ...(page.next === undefined ? {} : { next: page.next }),
   }

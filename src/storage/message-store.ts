@@ -135,7 +135,7 @@ export interface MessagePage {
 
 /** One page of GET /export, already in its format (see MessageStore.exportPage). */
 export interface ExportPage {
-  body: Uint8Array
+  text: string
   rows: number
   next?: PagePosition
 }
@@ -189,9 +189,9 @@ export interface MessageStore {
   ingest(batch: IngestBatch): Promise<IngestResult>
   list(query: MessageQuery): Promise<MessagePage>
   /**
-   * A page of `list` (without its total) as the bytes of an export: built where the rows
-   * are read, so on SQLite they cross from the reader thread as one buffer, not as objects
-   * the main thread would have to collect (a long export would grow its heap).
+   * A page of `list` (without its total) as the text of an export: built where the rows
+   * are read, so on SQLite they cross from the reader thread as one string, not as objects
+   * that the main thread would keep while the socket drains (a long export grew its heap).
    */
   exportPage(query: MessageQuery, format: ExportFormat, first: boolean): Promise<ExportPage>
   getMessage(messageId: string): Promise<MessageDetail | null>

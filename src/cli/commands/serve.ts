@@ -7,7 +7,8 @@ export const serve: Command = {
   keepsRunning: true,
   usage: `Usage: inlet serve
 
-Runs the service exactly as npm start does, configured by the environment only (SPEC 1.1:
+Runs the service exactly as npm start does (the inlet executable gives node the same
+flags on its first line), configured by the environment only (SPEC 1.1:
 WEBHOOK_SECRET, DATABASE_URL, PORT, HOST, LOG_LEVEL, READ_API_TOKEN…; node --env-file=.env
 reads a file of them). Logs are JSON lines on stdout; SIGTERM or SIGINT closes it gracefully.
 

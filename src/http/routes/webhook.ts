@@ -47,6 +47,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: { config: Config
             },
           },
         },
+        400: errorAnswer('The body is shorter or longer than its Content-Length'),
         401: errorAnswer(
           '`{"detail":"invalid signature"}`: X-Signature is missing, malformed or does not match',
         ),

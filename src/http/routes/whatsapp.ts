@@ -53,6 +53,7 @@ const notification = {
   ),
   response: {
     200: { ...StatusSchema, description: 'Committed: `{"status":"ok"}`' },
+    400: errorAnswer('The body is shorter or longer than its Content-Length'),
     401: errorAnswer('`{"detail":"invalid signature"}`'),
     413: errorAnswer('`{"detail":"payload too large"}`: over WHATSAPP_MAX_BODY_BYTES'),
     422: validationAnswer('Not a JSON object with an `entry` array'),
