@@ -12,7 +12,7 @@ export const REQUIRED_NODE_MAJOR = 22
  * thread: V8's GC helper threads run at normal priority, so the collections of the reader
  * threads (idle priority) took CPU from the thread answering webhooks (measured by npm run
  * bench:mixed on one core, a client exporting 1M rows: webhook p99 35 ms with the helpers,
- * 11 ms without; the other runs unchanged).
+ * 11-20 ms without; the other runs unchanged).
  */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=8', '--single-threaded-gc'] as const
 
