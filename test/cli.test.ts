@@ -269,16 +269,21 @@ test('send retries a 5xx with backoff and counts the final answer; a 4xx is not 
   assert.equal(seen.length, 1)
 })
 
+/** Connected once the server counts it as a stream client (or it exited): send after that. */
+async function streamClients(base: string, count: number, tail: ReturnType<typeof spawnCli>) {
+  for (;;) {
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    if (new RegExp(`^events_stream_clients ${count}$`, 'm').test(metrics) || tail.child.exitCode !== null)
+      return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 test('tail prints each new event on one line while connected, and --json the event as sent', async (t) => {
   const server = await readyServer(t)
   const env = { INLET_URL: server.base }
   const tail = spawnCli(['tail', '--count', '1'], { env })
-  // Connected once the server counts it as a stream client; the message is sent after that.
-  for (;;) {
-    const metrics = await (await fetch(`${server.base}/metrics`)).text()
-    if (/^events_stream_clients 1$/m.test(metrics) || tail.child.exitCode !== null) break
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await streamClients(server.base, 1, tail)
   const first = message({ message_id: 'tail-1', from: '+15550001', to: '+15550002', text: 'two\nlines' })
   assert.equal((await post(server.base, JSON.stringify(first))).status, 200)
   const events = (await (await fetch(`${server.base}/events`)).json()) as { data: { id: string }[] }
@@ -299,7 +304,16 @@ test('tail prints each new event on one line while connected, and --json the eve
   assert.equal(event.data.text, null)
   assert.equal(json.stdout.split('\n').length, 2)
 
-  const sigint = spawnCli(['tail'], { env })
+  // By default it starts at the feed's end: the two stored messages are not printed.
+  const fromEnd = spawnCli(['tail', '--count', '1'], { env })
+  await streamClients(server.base, 1, fromEnd)
+  const third = message({ message_id: 'tail-3', text: 'only this' })
+  assert.equal((await post(server.base, JSON.stringify(third))).status, 200)
+  const ended = await fromEnd.result
+  assert.equal(ended.code, 0)
+  assert.match(ended.stdout, /^\d+ message\.created \S+ \+919876543210 → \+14155550100: only this\n$/)
+
+  const sigint = spawnCli(['tail', '--from-start'], { env })
   while (sigint.stdout().split('\n').length < 3 && sigint.child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50))
   }

@@ -83,6 +83,7 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
     listStatuses: failing,
     stats: failing,
     readEvents: failing,
+    feedHead: failing,
     onEvents: () => () => {},
     listDeliveries: failing,
     deliveryBacklog: failing,

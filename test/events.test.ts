@@ -151,6 +151,38 @@ test('a long-poll with nothing new answers an empty page after wait seconds, kee
   assert.deepEqual(await getEvents(empty, 'wait=0'), { data: [], next: '0' })
 })
 
+test("after=end starts after the feed's last event: an empty page with its position, a long-poll for the next", async (t) => {
+  const testApp = await createTestApp(t)
+  const empty = await getEvents(testApp, 'after=end')
+  assert.deepEqual(empty, { data: [], next: '0' })
+  for (const body of [message(), message()]) await postSigned(testApp.app, body)
+  const all = await getEvents(testApp, '')
+  assert.deepEqual(await getEvents(testApp, 'after=end'), { data: [], next: all.next })
+  const body = message()
+  const waiting = getEvents(testApp, 'after=end&wait=30')
+  setTimeout(() => void postSigned(testApp.app, body), 100)
+  const page = await waiting
+  assert.deepEqual(
+    page.data.map((e) => e.data.message_id),
+    [body.message_id],
+  )
+  assert.equal(Number(page.next), Number(all.next) + 1)
+
+  // The stream from the end: only what is committed after it connected.
+  await testApp.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = testApp.app.server.address() as { port: number }
+  const stream = await openStream(`http://127.0.0.1:${port}`, {}, '?after=end')
+  for (let i = 0; i < 100 && (await metricValue(testApp.app, 'events_stream_clients')) !== 1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const live = message()
+  await postSigned(testApp.app, live)
+  let first: Record<string, string> | undefined
+  while (first === undefined) [first] = (await stream.next(1)).filter((b) => b.comment === undefined)
+  assert.equal(JSON.parse(first.data as string).data.message_id, live.message_id)
+  stream.close()
+})
+
 test('bad feed parameters are 422 in the FastAPI shape', async (t) => {
   const testApp = await createTestApp(t)
   for (const [query, field] of [
@@ -187,9 +219,9 @@ test('the feed sits behind READ_API_TOKEN', async (t) => {
 })
 
 /** Reads Server-Sent Events from a real socket. */
-async function openStream(base: string, headers: Record<string, string> = {}) {
+async function openStream(base: string, headers: Record<string, string> = {}, query = '') {
   const controller = new AbortController()
-  const response = await fetch(`${base}/events/stream`, { headers, signal: controller.signal })
+  const response = await fetch(`${base}/events/stream${query}`, { headers, signal: controller.signal })
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
   const decoder = new TextDecoder()
   let buffer = ''

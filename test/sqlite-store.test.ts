@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { statSync } from 'node:fs'
+import { copyFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
@@ -8,6 +8,7 @@ import type { Message } from '../src/storage/message-store.js'
 import { openForwardDatabase } from '../src/storage/sqlite/forward-database.js'
 import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
 import type { SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js'
+import { FORWARD_SECRET, startReceiver } from './helpers/receiver.js'
 import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
 import { tempSqliteStore } from './helpers/test-database.js'
 
@@ -184,7 +185,7 @@ test('the background checkpointer copies committed pages into the database file'
 test('a deliveries file left from another messages database is emptied, not trusted', (t) => {
   const file = path.join(tempDir(t), 'app.db')
   const counts = (owner: string) => {
-    const db = openForwardDatabase(file, owner, 1000)
+    const db = openForwardDatabase(file, owner, 42, 1000)
     try {
       return [
         db.prepare('SELECT count(*) FROM forward_destinations').pluck().get(),
@@ -194,7 +195,7 @@ test('a deliveries file left from another messages database is emptied, not trus
       db.close()
     }
   }
-  const first = openForwardDatabase(file, 'store-a', 1000)
+  const first = openForwardDatabase(file, 'store-a', 42, 1000)
   first
     .prepare(`INSERT INTO forward_destinations (url, dispatched_seq) VALUES ('http://receiver/', 42)`)
     .run()
@@ -207,4 +208,40 @@ test('a deliveries file left from another messages database is emptied, not trus
   assert.deepEqual(counts('store-a'), [1, 1], 'its own messages database: kept')
   // A place in another database's feed would skip or repeat events: start over.
   assert.deepEqual(counts('store-b'), [0, 0])
+})
+
+test('a messages database restored from its own earlier backup, beside a newer deliveries file, forwards every new event', async (t) => {
+  const receiver = await startReceiver(t)
+  const env = { FORWARD_URL: receiver.url, FORWARD_SECRET, FORWARD_RETRY_SCHEDULE: '0,0' }
+  const ids = () =>
+    receiver.received.map((r) => (JSON.parse(r.body) as { data: { message_id: string } }).data.message_id)
+  const first = await createTestApp(t, { env })
+  const file = first.database.file as string
+  await postSigned(first.app, message({ message_id: 'before-backup' }))
+  await receiver.until((received) => received.length === 1)
+  const copy = path.join(tempDir(t), 'backup.db')
+  const source = new Database(file, { readonly: true })
+  await source.backup(copy)
+  source.close()
+  await postSigned(first.app, message({ message_id: 'after-backup-1' }))
+  await postSigned(first.app, message({ message_id: 'after-backup-2' }))
+  await receiver.until((received) => received.length === 3)
+  await first.close()
+
+  // Restored in place; the deliveries file (its place: event 3) and the search index stay.
+  rmSync(`${file}-wal`, { force: true })
+  rmSync(`${file}-shm`, { force: true })
+  copyFileSync(copy, file)
+  const second = await createTestApp(t, { env, database: first.database })
+  await postSigned(second.app, message({ message_id: 'after-restore' }))
+  await receiver.until((received) => received.length === 4)
+  assert.deepEqual(ids(), ['before-backup', 'after-backup-1', 'after-backup-2', 'after-restore'])
+  const feed = (await second.app.inject({ method: 'GET', url: '/events' })).json() as {
+    data: { id: string }[]
+  }
+  assert.deepEqual(
+    feed.data.map((event) => event.id),
+    ['1', '2'],
+    'the restored feed: its one event, then the new one at the next position',
+  )
 })

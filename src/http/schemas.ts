@@ -122,7 +122,11 @@ export const ReadinessSchema = Type.Object({
 })
 
 /** A feed position as the API shows it (opaque to clients: compare ids for equality only). */
-const EventCursor = (description: string) => Type.String({ pattern: '^[0-9]{1,15}$', description })
+const EventCursor = (description: string) =>
+  Type.String({
+    pattern: '^([0-9]{1,15}|end)$',
+    description: `${description}; \`end\`: after the feed's last event, so only events committed from now on`,
+  })
 
 export const EventsQuerySchema = Type.Object({
   after: Type.Optional(

@@ -198,6 +198,8 @@ export interface MessageStore {
   getStatus(messageId: string): Promise<StatusDetail | null>
   listStatuses(query: StatusQuery): Promise<StatusPage>
   stats(): Promise<Stats>
+  /** The position of the feed's last event (0 when empty): reading after it sees only later commits. */
+  feedHead(): Promise<number>
   /** Events after position `after` (0: from the beginning), in commit order. */
   readEvents(after: number, limit: number): Promise<FeedEvent[]>
   /**

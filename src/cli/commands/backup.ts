@@ -37,11 +37,13 @@ to WAL). An existing FILE is refused unless --force.
 The copy holds the messages database: messages, statuses and the event feed. Beside it the
 server keeps two files that are not copied. The search index (app.search.db for app.db):
 a server that opens the copy without one rebuilds it from the messages (searches stay
-exact meanwhile, only slower). Forwarding's deliveries (app.forward.db): they start empty,
-forwarding resumes at the end of the feed, and deliveries pending at the time of the
-backup are not retried.
-To restore: stop the server, put the copy in place of app.db and remove app.db-wal,
-app.db-shm, app.search.db and app.forward.db beside it (they belong to the old database).
+exact meanwhile, only slower). Forwarding's deliveries (app.forward.db): without the file
+forwarding resumes at the end of the feed.
+To restore: stop the server, put the copy in place of app.db and remove app.db-wal and
+app.db-shm (they belong to the replaced file: SQLite would apply them to the copy). The
+app.search.db and app.forward.db beside it may stay: the server brings both back to the
+restored database (an index claiming rows it does not have is rebuilt; forwarding moves
+back to the restored feed's end and delivers every event after it).
 
 PostgreSQL is not copied by this command: use pg_dump, e.g.
   pg_dump --format=custom --file inlet.dump "$DATABASE_URL"    (restore with pg_restore)

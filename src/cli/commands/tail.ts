@@ -2,7 +2,7 @@ import { type EventSourceMessage, EventSourceParserStream } from 'eventsource-pa
 import { integerOption, OPTION_HELP, parseCommandLine } from '../args.js'
 import { backoffMs, sleep } from '../backoff.js'
 import { CliError, type Command, writeLine } from '../command.js'
-import { connectionProblem, endpoint, failureOf, oneLine, readHeaders } from '../http.js'
+import { connectionProblem, endpoint, expectOk, failureOf, oneLine, readHeaders, request } from '../http.js'
 import { serverFrom } from '../targets.js'
 
 const OPTIONS = {
@@ -10,6 +10,7 @@ const OPTIONS = {
   token: { type: 'string' },
   json: { type: 'boolean' },
   after: { type: 'string' },
+  'from-start': { type: 'boolean' },
   count: { type: 'string' },
 } as const
 
@@ -51,8 +52,8 @@ Follows the feed of GET /events/stream and prints one line per event, in commit 
 Text is kept on one line: line breaks and control characters are escaped (\\n, \\u001b…),
 and a message without text ends after <to>.
 
-Without --after it starts at the beginning of the feed, as the API does: the API offers no
-cheap way to find the feed's end. To follow from where you were, pass the last id you saw.
+It starts at the feed's end (events committed from now on); --from-start prints the whole
+feed first, and --after ID resumes after an event you saw (the first number of its line).
 A dropped connection is resumed after the last event printed (Last-Event-ID), with backoff.
 Ctrl-C (SIGINT) or SIGTERM stops it, exit status 0.
 
@@ -60,6 +61,7 @@ Options:
 ${OPTION_HELP.url}
 ${OPTION_HELP.token}
   --after ID           start after this event id
+  --from-start         start at the beginning of the feed
   --count N            exit after N events
   --json               print each event's JSON (id, type, created_at, data) as received
 ${OPTION_HELP.help}`,
@@ -70,11 +72,15 @@ ${OPTION_HELP.help}`,
     const { values } = args
     const server = serverFrom(values, context.env)
     const count = integerOption('count', values.count, Number.POSITIVE_INFINITY, { min: 1, max: 2 ** 53 - 1 })
-    const url = endpoint(server, '/events/stream', { after: values.after })
+    if (values.after !== undefined && values['from-start'])
+      throw new CliError('--after and --from-start exclude each other')
+    // The end is looked up once, as an id: a reconnection resumes from it, not from a later end.
+    const after = values['from-start'] ? undefined : (values.after ?? (await feedEnd()))
+    const url = endpoint(server, '/events/stream', { after })
     // Aborted by a signal, or once --count events are printed: ends the request in flight.
     const done = new AbortController()
     const signal = AbortSignal.any([context.signal, done.signal])
-    let last = values.after
+    let last = after
     let printed = 0
     let connected = false
     let attempt = 0
@@ -123,6 +129,12 @@ ${OPTION_HELP.help}`,
       }
       if (signal.aborted) break
       await reconnectAfter(reason)
+    }
+
+    async function feedEnd(): Promise<string> {
+      const url = endpoint(server, '/events', { after: 'end', limit: '1' })
+      const page = await expectOk(await request(url, { headers: readHeaders(server) }), server)
+      return ((await page.json()) as { next: string }).next
     }
 
     async function reconnectAfter(reason: string): Promise<void> {

@@ -29,8 +29,11 @@ const wire = (event: FeedEvent) => ({
   data: event.data,
 })
 
-/** A position from the API: an event id, or the beginning. */
-const position = (id: string | undefined | null) => (id && /^[0-9]{1,15}$/.test(id) ? Number(id) : 0)
+/** A position from the API: an event id, the feed's end (`end`), or the beginning. */
+function position(store: MessageStore, id: string | undefined | null): Promise<number> {
+  if (id === 'end') return store.feedHead()
+  return Promise.resolve(id && /^[0-9]{1,15}$/.test(id) ? Number(id) : 0)
+}
 
 /**
  * Resolves at the next commit that may have added events, when `signal` aborts (the client
@@ -89,7 +92,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsDeps) {
     },
     async (request) => {
       const { limit, wait } = request.query
-      const after = position(request.query.after)
+      const after = await position(store, request.query.after)
       let events = await store.readEvents(after, limit)
       if (events.length === 0 && wait > 0 && !closing.signal.aborted) {
         const left = new AbortController()
@@ -140,11 +143,14 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsDeps) {
     },
     async (request, reply) => {
       // A reconnecting EventSource sends Last-Event-ID; it wins over the URL's ?after=.
-      let after = position(reply.sse.lastEventId ?? request.query.after)
+      let after = await position(store, reply.sse.lastEventId ?? request.query.after)
       const ended = new AbortController()
       const gone = AbortSignal.any([ended.signal, closing.signal])
       reply.sse.keepAlive()
       reply.sse.sendHeaders()
+      // Now, not with the first event: a client sees the stream open at once (EventSource's
+      // open event, a fetch resolving) even when nothing new is there yet.
+      reply.raw.flushHeaders()
       metrics.streamClients.inc()
       reply.sse.onClose(() => {
         metrics.streamClients.dec()

@@ -508,6 +508,12 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     }
   }
 
+  /** Positions are handed out in commit order (feed-sql.ts), so no commit can land behind the last one. */
+  async feedHead(): Promise<number> {
+    const rows = await this.query<{ head: string }>('SELECT coalesce(max(seq), 0) AS head FROM events', [])
+    return Number(rows[0]?.head ?? 0)
+  }
+
   async readEvents(after: number, limit: number): Promise<FeedEvent[]> {
     const rows = await this.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`,

@@ -47,10 +47,18 @@ const SCHEMA_SQL = `
 
 /**
  * Opens (creating if needed) the deliveries database of the messages database whose
- * store_id is `owner`. One left from another messages database (a restored backup of only
- * one file) is emptied: its places in the feed would point at other events.
+ * store_id is `owner` and whose feed ends at `head`. One left from another messages database
+ * is emptied: its places in the feed would point at other events. One ahead of the feed (the
+ * messages database was restored from an earlier backup of itself, the same store_id) is
+ * brought back to it: the feed's next events reuse those positions, so a place past `head`
+ * would skip them, and a delivery of a position past `head` would send another event.
  */
-export function openForwardDatabase(file: string, owner: string, busyTimeoutMs: number): Database.Database {
+export function openForwardDatabase(
+  file: string,
+  owner: string,
+  head: number,
+  busyTimeoutMs: number,
+): Database.Database {
   const db = new Database(forwardDatabaseFile(file), { timeout: busyTimeoutMs })
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
@@ -70,5 +78,9 @@ export function openForwardDatabase(file: string, owner: string, busyTimeoutMs: 
       ).run(owner)
     }).immediate()
   }
+  db.transaction(() => {
+    db.prepare('UPDATE forward_destinations SET dispatched_seq = ? WHERE dispatched_seq > ?').run(head, head)
+    db.prepare('DELETE FROM deliveries WHERE event_seq > ?').run(head)
+  }).immediate()
   return db
 }

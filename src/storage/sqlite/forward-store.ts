@@ -27,8 +27,8 @@ export class SqliteForwardStore implements DeliveryWrites {
   constructor(file: string, busyTimeoutMs: number) {
     this.inbox = openReadConnection(file)
     const owner = this.inbox.prepare('SELECT store_id FROM store_meta WHERE id = 1').pluck().get() as string
-    this.db = openForwardDatabase(file, owner, busyTimeoutMs)
     this.feed = new FeedReader(this.inbox)
+    this.db = openForwardDatabase(file, owner, this.feed.head(), busyTimeoutMs)
     this.cached = statementCache(this.db)
     this.checkpoints = setInterval(() => this.checkpoint(), CHECKPOINT_INTERVAL_MS)
     this.checkpoints.unref()

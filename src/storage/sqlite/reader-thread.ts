@@ -35,6 +35,7 @@ export type ReadTask =
   | { kind: 'status'; messageId: string }
   | { kind: 'statuses'; query: StatusQuery }
   | { kind: 'events'; after: number; limit: number }
+  | { kind: 'head' }
   | { kind: 'deliveries'; query: DeliveryQuery }
   | { kind: 'backlog'; urls: string[] }
   /** Fault injection for tests: count in `gate[1]`, then keep this thread busy until `gate[0]` is non-zero. */
@@ -80,6 +81,8 @@ export default function read(task: ReadTask): unknown {
       return statuses.list(task.query)
     case 'events':
       return feed.after(task.after, task.limit)
+    case 'head':
+      return feed.head()
     case 'deliveries':
       return deliveries.list(task.query)
     case 'backlog':

@@ -493,6 +493,10 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
     return this.read({ kind: 'events', after, limit })
   }
 
+  feedHead(): Promise<number> {
+    return this.read({ kind: 'head' })
+  }
+
   onEvents(listener: () => void): () => void {
     return this.feedListeners.add(listener)
   }

@@ -40,6 +40,7 @@ const writer = new MessageWriter(db, clock)
 openForwardDatabase(
   data.file,
   db.prepare('SELECT store_id FROM store_meta WHERE id = 1').pluck().get() as string,
+  db.prepare('SELECT coalesce(max(seq), 0) FROM events').pluck().get() as number,
   data.busyTimeoutMs,
 ).close()
 
