@@ -149,6 +149,41 @@ test('a 500 and a timeout are retried with the same webhook-id, then delivered',
   assert.deepEqual(errors, ['HTTP 500', 'timed out after 300 ms', null])
 })
 
+test('a graceful stop gives back the leases of attempts it never started: they are due at once, not counted', async (t) => {
+  // One attempt at a time to a receiver that never answers: one delivery in flight, one
+  // leased and waiting for the slot, one not leased yet.
+  const receiver = await startReceiver(t, () => 'hang')
+  const testApp = await forwardingApp(t, receiver.url, {
+    FORWARD_CONCURRENCY: '1',
+    FORWARD_TIMEOUT_MS: '300',
+    FORWARD_RETRY_SCHEDULE: '3600',
+  })
+  for (let i = 0; i < 3; i++) await postSigned(testApp.app, message())
+  await receiver.until((received) => received.length === 1)
+  await testApp.close()
+  // Read back through an app without forwarding (the deliveries stay where they are).
+  const after = await createTestApp(t, { database: testApp.database })
+  const page = (await after.app.inject({ method: 'GET', url: '/deliveries?limit=10' })).json() as {
+    data: {
+      event_id: string
+      status: string
+      attempts: number
+      last_error: string | null
+      next_attempt_at: string
+    }[]
+  }
+  const rows = [...page.data].reverse()
+  assert.deepEqual(
+    rows.map((row) => [row.status, row.attempts, row.last_error]),
+    [
+      ['pending', 1, 'timed out after 300 ms'],
+      ['pending', 0, null],
+      ['pending', 0, null],
+    ],
+  )
+  assert.equal(receiver.received.length, 1, 'nothing else was attempted')
+})
+
 test('Retry-After on a 503 is honoured instead of the schedule', async (t) => {
   const receiver = await startReceiver(t, (_r, i) =>
     i === 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 },

@@ -67,6 +67,11 @@ export interface DeliveryWrites {
   leaseDue(urls: string[], now: Date, leaseMs: number, limit: number): Promise<LeasedDelivery[]>
   /** Records attempts; one whose lease was taken over meanwhile is left to its new holder. */
   recordAttempts(results: AttemptResult[]): Promise<void>
+  /**
+   * Gives back leases taken for attempts never started (the forwarder is stopping): the
+   * deliveries are due again at once, the attempt not counted. One taken over is left.
+   */
+  releaseLeases(leases: Pick<LeasedDelivery, 'id' | 'leaseUntil'>[]): Promise<void>
   /** The destination answered 410: no more deliveries to it until one is retried. */
   stopDestination(url: string, reason: string, now: Date): Promise<number>
   /** Schedules a failed delivery again (and resumes its destination if it was stopped). */

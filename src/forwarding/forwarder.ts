@@ -93,9 +93,17 @@ export class Forwarder {
     this.unsubscribe?.()
     await this.running
     await Promise.all(this.inFlight)
-    // Leased and never started: their leases run out and they are attempted later.
+    // Leased and never started: given back, so that the next start (or another replica)
+    // attempts them at once instead of after their leases run out.
+    const unstarted = this.ready
     this.ready = []
     await this.flushResults()
+    await this.deps.store.releaseLeases(unstarted).catch((error: unknown) => {
+      this.deps.logger.warn(
+        { err: error },
+        'leases of unstarted deliveries not given back; they run out instead',
+      )
+    })
     this.poster.close()
   }
 

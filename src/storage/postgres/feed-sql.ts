@@ -70,6 +70,12 @@ export const LEASE_SQL = `
     FOR UPDATE SKIP LOCKED)
   RETURNING id::float8 AS id, event_seq::float8 AS event_seq, destination, attempts`
 
+/** Leases given back by a stopping forwarder, unless another replica took them over. */
+export const RELEASE_SQL = `
+  UPDATE deliveries AS d SET lease_until = NULL, attempts = d.attempts - 1
+  FROM unnest($1::bigint[], $2::timestamptz[]) AS r (id, lease_until)
+  WHERE d.id = r.id AND d.lease_until = r.lease_until`
+
 export const RECORD_SQL = `
   UPDATE deliveries AS d SET status = r.status, last_status_code = r.code, last_error = r.error,
     next_attempt_at = r.next_at, delivered_at = CASE WHEN r.status = 'delivered' THEN r.at ELSE d.delivered_at END,

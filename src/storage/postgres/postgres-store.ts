@@ -54,6 +54,7 @@ import {
   LEASE_SQL,
   MESSAGE_DETAIL_COLUMNS,
   RECORD_SQL,
+  RELEASE_SQL,
 } from './feed-sql.js'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
 
@@ -627,6 +628,11 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       const event = events.get(r.event_seq)
       return event ? [{ id: r.id, destination: r.destination, attempts: r.attempts, leaseUntil, event }] : []
     })
+  }
+
+  async releaseLeases(leases: Pick<LeasedDelivery, 'id' | 'leaseUntil'>[]): Promise<void> {
+    if (leases.length === 0) return
+    await this.query(RELEASE_SQL, [leases.map((l) => l.id), leases.map((l) => l.leaseUntil)])
   }
 
   async recordAttempts(results: AttemptResult[]): Promise<void> {

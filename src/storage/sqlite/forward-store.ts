@@ -114,6 +114,15 @@ export class SqliteForwardStore implements DeliveryWrites {
     })
   }
 
+  async releaseLeases(leases: Pick<LeasedDelivery, 'id' | 'leaseUntil'>[]): Promise<void> {
+    const release = this.cached(
+      'UPDATE deliveries SET lease_until = NULL, attempts = attempts - 1 WHERE id = ? AND lease_until = ?',
+    )
+    this.write(() => {
+      for (const lease of leases) release.run(lease.id, lease.leaseUntil)
+    })
+  }
+
   async recordAttempts(results: AttemptResult[]): Promise<void> {
     const record = this.cached(
       `UPDATE deliveries SET status = ?, last_status_code = ?, last_error = ?, next_attempt_at = ?,
