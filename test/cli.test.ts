@@ -5,10 +5,12 @@ import { createServer, type IncomingMessage } from 'node:http'
 import path from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
+import { queryOnce } from '../bench/lib/postgres.js'
 import { signWebhookBody } from '../src/sources/webhook/signature.js'
 import { reports, runCli, spawnCli } from './helpers/cli.js'
 import { freePort, startServer, startTestServer, waitForHttp } from './helpers/server-process.js'
 import { message, SECRET, tempDir } from './helpers/test-app.js'
+import { freshSchema, POSTGRES_SKIP_REASON } from './helpers/test-database.js'
 import { APP_SECRET, envelope, textItem } from './helpers/whatsapp.js'
 
 type Json = Record<string, unknown>
@@ -526,5 +528,40 @@ test('backup of PostgreSQL exits 1 and points to pg_dump', async () => {
       stderr:
         'inlet backup: backs up SQLite only; for PostgreSQL use pg_dump: pg_dump --format=custom --file inlet.dump "$DATABASE_URL" (restore with pg_restore)\n',
     },
+  )
+})
+
+test('export from a SQLite server, import into PostgreSQL: the same messages, exactly once', {
+  skip: POSTGRES_SKIP_REASON,
+}, async (t) => {
+  const server = await readyServer(t)
+  for (const n of [2, 1, 3]) {
+    const body = message({
+      message_id: `move-${n}`,
+      ts: `2025-01-15T10:00:0${n}Z`,
+      text: n === 3 ? null : `row ${n}`,
+    })
+    assert.equal((await post(server.base, JSON.stringify(body))).status, 200)
+  }
+  const exported = await runCli(['export', '--url', server.base])
+  assert.equal(exported.code, 0)
+  const { url } = await freshSchema(t)
+  const first = await runCli(['import', '--database', url], { stdin: exported.stdout })
+  assert.deepEqual(first, { code: 0, stdout: 'created 3, duplicate 0, failed 0\n', stderr: '' })
+  const again = await runCli(['import', '--database', url], { stdin: exported.stdout })
+  assert.deepEqual(again, { code: 0, stdout: 'created 0, duplicate 3, failed 0\n', stderr: '' })
+  const stored = await queryOnce(
+    url,
+    'SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages ORDER BY ts_key',
+  )
+  assert.deepEqual(
+    stored.rows,
+    (await allMessages(server.base)).map((m) => ({
+      message_id: m.message_id,
+      from_msisdn: m.from,
+      to_msisdn: m.to,
+      ts: m.ts,
+      text: m.text,
+    })),
   )
 })
