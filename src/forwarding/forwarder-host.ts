@@ -68,6 +68,10 @@ export class ForwarderHost {
     this.unsubscribe ??= store.onEvents(() => this.wake())
     // A thread that ends by itself is started again; deliveries wait in the database meanwhile.
     worker.once('exit', (code) => {
+      // Retries it never answered would otherwise wait forever: they fail (503), and the
+      // operator may ask again.
+      for (const retry of this.retries.values()) retry.reject(new StorageUnavailableError())
+      this.retries.clear()
       if (this.stopped !== undefined || this.worker !== worker) return
       this.worker = undefined
       this.deps.logger.error({ exit_code: code }, 'forwarder thread stopped; starting it again')
