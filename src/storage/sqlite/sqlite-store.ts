@@ -118,6 +118,8 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
   private waiting: PendingUnit[] = []
   /** Called once the batch in flight is answered (shutdown waits for the queue to drain). */
   private whenBatchAnswered: (() => void) | undefined
+  /** Called on the writer's last reply ('closed'), or when it ends without one (a crash). */
+  private whenWriterClosed: (() => void) | undefined
   /** Other requests to the writer not yet answered, by id. */
   private readonly requests = new Map<number, Pending>()
   private nextId = 1
@@ -202,12 +204,16 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
           this.restartDelayMs = WRITER_RESTART_MS
           resolve()
         } else this.onWriterReply(reply)
+        if (reply.kind === 'closed') port1.close()
       })
       writer.on('error', (error) => {
         failure = error
       })
       writer.on('exit', (code) => {
-        port1.close()
+        // Ended as asked, its last replies (the 'closed' one last) may still be in the port:
+        // keep it until they are read, without keeping the process alive for them.
+        if (code === 0) port1.unref()
+        else port1.close()
         if (!started) reject(failure ?? new Error(`the writer thread exited with code ${code}`))
         this.onWriterExit(writer, failure, code, started)
       })
@@ -225,6 +231,12 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
     const answered = this.whenBatchAnswered // a shutdown waiting for the queue to drain
     this.whenBatchAnswered = undefined
     answered?.()
+    // Ended as asked (code 0), its last replies may still be on their way through the port:
+    // the 'closed' reply says they have all arrived. Otherwise none is coming.
+    if (code !== 0) {
+      this.whenWriterClosed?.()
+      this.whenWriterClosed = undefined
+    }
     // Closing, it was asked to stop; a first writer that never started fails `ready` instead.
     if (this.closing || !this.everStarted) return
     this.options.logger?.error(
@@ -289,8 +301,11 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
         else request?.resolve((reply.kind === 'done' ? reply.result : reply) as never)
         return
       }
-      case 'ready':
       case 'closed':
+        this.whenWriterClosed?.()
+        this.whenWriterClosed = undefined
+        return
+      case 'ready':
         return
     }
   }
@@ -584,8 +599,16 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
           this.whenBatchAnswered = resolve
         })
       }
-      // Messages are handled in order: the writer answers every earlier insert before this.
-      if (!this.writerDown) this.port.postMessage({ kind: 'close' } satisfies WriterRequest)
+      // Messages are handled in order: the writer answers every earlier insert before this,
+      // and its 'closed' reply comes after those answers on the same port. The thread's exit
+      // event may arrive first, so it is that reply that tells all answers are in.
+      if (!this.writerDown) {
+        const replied = new Promise<void>((resolve) => {
+          this.whenWriterClosed = resolve
+        })
+        this.port.postMessage({ kind: 'close' } satisfies WriterRequest)
+        await replied
+      }
       await exited
     }
     this.failUnanswered(new StorageUnavailableError())
