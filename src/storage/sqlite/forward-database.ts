@@ -78,9 +78,14 @@ export function openForwardDatabase(
       ).run(owner)
     }).immediate()
   }
-  db.transaction(() => {
-    db.prepare('UPDATE forward_destinations SET dispatched_seq = ? WHERE dispatched_seq > ?').run(head, head)
-    db.prepare('DELETE FROM deliveries WHERE event_seq > ?').run(head)
-  }).immediate()
+  // Deliveries are made only for positions up to a destination's place, so with no place
+  // past the feed's end there is nothing to move back (and no scan of deliveries at start).
+  const ahead = db.prepare('SELECT 1 FROM forward_destinations WHERE dispatched_seq > ? LIMIT 1').get(head)
+  if (ahead !== undefined) {
+    db.transaction(() => {
+      db.prepare('UPDATE forward_destinations SET dispatched_seq = ? WHERE dispatched_seq > ?').run(head, head)
+      db.prepare('DELETE FROM deliveries WHERE event_seq > ?').run(head)
+    }).immediate()
+  }
   return db
 }
