@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { type IncomingMessage, request } from 'node:http'
 import path from 'node:path'
 import { test } from 'node:test'
 import { setImmediate as nextTurn } from 'node:timers/promises'
@@ -281,4 +283,56 @@ test('closing drains the writer: every insert queued before close is committed a
   const db = new Database(file, { readonly: true })
   t.after(() => db.close())
   assert.equal(db.prepare('SELECT COUNT(*) FROM messages').pluck().get(), 300)
+})
+
+test('an export the store cannot serve: 503 before the first byte, a cut response (never a complete one) mid-way', async (t) => {
+  const testApp = await createTestApp(t, { env: { READ_TIMEOUT_MS: '300' } })
+  const rows = 20_000
+  const messages = Array.from({ length: rows }, (_, i) => ({
+    message_id: `e${String(i).padStart(6, '0')}`,
+    from: '+1',
+    to: '+2',
+    ts: '2025-01-01T00:00:00Z',
+    text: 'z'.repeat(200),
+  }))
+  for (let i = 0; i < rows; i += 1000) {
+    await storeOf(testApp).ingest({ messages: messages.slice(i, i + 1000), statuses: [] })
+  }
+
+  // Every reader busy: the first page cannot be read, so nothing is sent but the error.
+  const before = storeOf(testApp).faults.holdReaders(2, { deadline: false })
+  await before.running
+  const refused = await get(testApp, '/export')
+  assert.equal(refused.statusCode, 503)
+  assert.deepEqual(refused.json(), { detail: 'query timed out' })
+  before.release()
+
+  // Mid-way: the client takes the first bytes, then the readers are held.
+  await testApp.app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = testApp.app.server.address() as { port: number }
+  const req = request({ host: '127.0.0.1', port, path: '/export' })
+  req.end()
+  const [response] = (await once(req, 'response')) as [IncomingMessage]
+  assert.equal(response.statusCode, 200)
+  response.pause()
+  const during = storeOf(testApp).faults.holdReaders(2, { deadline: false })
+  t.after(during.release)
+  await during.running
+  let received = 0
+  response.on('data', (chunk: Buffer) => {
+    received += chunk.length
+  })
+  const ended = new Promise<'complete' | 'cut'>((resolve) => {
+    response.on('end', () => resolve(response.complete ? 'complete' : 'cut'))
+    response.on('aborted', () => resolve('cut'))
+    response.on('error', () => resolve('cut'))
+  })
+  response.resume()
+  assert.equal(await ended, 'cut')
+  assert.ok(received > 0 && received < rows * 200, `${received} bytes before the cut`)
+  assert.equal(testApp.logs().filter((line) => line.msg === 'export aborted').length, 1)
+  during.release()
+  // The store serves the next export whole.
+  const whole = await get(testApp, '/export')
+  assert.equal(whole.body.split('\n').length - 1, rows)
 })
