@@ -565,3 +565,41 @@ test('export from a SQLite server, import into PostgreSQL: the same messages, ex
     })),
   )
 })
+
+test('tail resumes after the last event it printed when the server goes away and comes back', async (t) => {
+  const dir = tempDir(t)
+  const env = { WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}` }
+  const port = String(await freePort())
+  const first = await startServer({ ...env, PORT: port })
+  t.after(() => first.child.kill('SIGKILL'))
+  const base = `http://127.0.0.1:${port}`
+  await waitForHttp(`${base}/health/ready`)
+  const tail = spawnCli(['tail', '--from-start', '--count', '2'], { env: { INLET_URL: base } })
+  t.after(() => tail.child.kill('SIGKILL'))
+  assert.equal((await post(base, JSON.stringify(message({ message_id: 'before-restart' })))).status, 200)
+  while (!tail.stdout().includes('\n') && tail.child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  first.child.kill('SIGTERM')
+  assert.equal(await first.exited, 0)
+
+  const second = await startServer({ ...env, PORT: port })
+  t.after(() => second.child.kill('SIGKILL'))
+  await waitForHttp(`${base}/health/ready`)
+  assert.equal(
+    (await post(base, JSON.stringify(message({ message_id: 'after-restart', text: 'back' })))).status,
+    200,
+  )
+  const { code, stdout, stderr } = await tail.result
+  assert.equal(code, 0)
+  assert.deepEqual(
+    stdout.split('\n').map((line) => line.split(' ')[0]),
+    ['1', '2', ''],
+    'each event once, in order',
+  )
+  assert.match(stdout.split('\n')[1] as string, /: back$/)
+  assert.ok(
+    reports(stderr, 'tail').some((line) => line.includes('reconnecting in')),
+    stderr,
+  )
+})
