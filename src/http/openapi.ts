@@ -50,9 +50,7 @@ export function registerOpenApi(app: FastifyInstance): void {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
   // Every route may fail unexpectedly; documented once here rather than on each.
   app.addHook('onRoute', (route) => {
-    const schema = route.schema as Record<string, unknown> | undefined
-    if (schema === undefined || schema.hide === true) return
-    route.schema = { ...schema, response: { ...(schema.response as object), ...INTERNAL_ERROR } }
+    if (route.schema !== undefined) document(route, { response: INTERNAL_ERROR })
   })
   app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
@@ -66,15 +64,21 @@ export function registerOpenApi(app: FastifyInstance): void {
  * and the error answer of a missing or wrong token (and of a disabled admin API).
  */
 export function documentSecurity(scheme: SecurityScheme, errors: Record<number, unknown>) {
-  return (route: RouteOptions) => {
-    const schema = (route.schema ?? {}) as Record<string, unknown>
-    if (schema.hide === true) return
-    route.schema = {
-      ...schema,
-      security: [{ [scheme]: [] }],
-      response: { ...(schema.response as object), ...errors },
-    }
-  }
+  return (route: RouteOptions) => document(route, { security: [{ [scheme]: [] }], response: errors })
+}
+
+/** Adds to a documented route's schema (its answers merged with the route's own). */
+function document(
+  route: RouteOptions,
+  extra: { security?: unknown; response: Record<number, unknown> },
+): void {
+  const schema = (route.schema ?? {}) as Record<string, unknown>
+  if (schema.hide === true) return
+  route.schema = {
+    ...schema,
+    ...extra,
+    response: { ...(schema.response as object), ...extra.response },
+  } as RouteOptions['schema']
 }
 
 /** The 401 of a route behind a bearer token. */
