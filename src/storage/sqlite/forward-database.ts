@@ -83,7 +83,10 @@ export function openForwardDatabase(
   const ahead = db.prepare('SELECT 1 FROM forward_destinations WHERE dispatched_seq > ? LIMIT 1').get(head)
   if (ahead !== undefined) {
     db.transaction(() => {
-      db.prepare('UPDATE forward_destinations SET dispatched_seq = ? WHERE dispatched_seq > ?').run(head, head)
+      db.prepare('UPDATE forward_destinations SET dispatched_seq = ? WHERE dispatched_seq > ?').run(
+        head,
+        head,
+      )
       db.prepare('DELETE FROM deliveries WHERE event_seq > ?').run(head)
     }).immediate()
   }
