@@ -13,12 +13,13 @@ import { deliveriesRoutes, deliveryAdminRoutes } from './http/routes/deliveries.
 import { eventsRoutes } from './http/routes/events.js'
 import { exportRoutes } from './http/routes/export.js'
 import { healthRoutes } from './http/routes/health.js'
-import { messagesRoutes } from './http/routes/messages.js'
+import { messageAdminRoutes, messagesRoutes } from './http/routes/messages.js'
 import { metricsRoutes } from './http/routes/metrics.js'
 import { statsRoutes } from './http/routes/stats.js'
 import { statusesRoutes } from './http/routes/statuses.js'
 import { webhookRoutes } from './http/routes/webhook.js'
 import { whatsappRoutes } from './http/routes/whatsapp.js'
+import { RetentionJob } from './lifecycle/deletions.js'
 import { AccessLog } from './observability/access-log.js'
 import { createMetrics, type Outcome } from './observability/metrics.js'
 import type { InletStore } from './storage/open-store.js'
@@ -117,6 +118,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     app.addHook('onClose', () => forwarder.stop())
   }
 
+  const retention = new RetentionJob(store, config.lifecycle, metrics, logger)
+  app.addHook('onReady', () => retention.start())
+  app.addHook('onClose', () => retention.stop())
+
   // First: the document is built from the routes registered after it.
   registerOpenApi(app)
   app.register(fastifySSE, { heartbeatInterval: config.eventsHeartbeatMs })
@@ -140,6 +145,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     admin.addHook('onRequest', requireAdmin(config.adminToken))
     admin.addHook('onRoute', documentSecurity('adminToken', { ...UNAUTHORIZED, ...ADMIN_DISABLED }))
     admin.register(deliveryAdminRoutes, { retry: forwarder === null ? null : (id) => forwarder.retry(id) })
+    admin.register(messageAdminRoutes, { store, metrics })
   })
   app.register(async (scrape) => {
     if (config.metricsToken !== null) {

@@ -48,6 +48,20 @@ export interface Config {
   readonly adminToken: string | null
   /** Forwarding of the feed (SPEC 2.4); null when FORWARD_URL is unset. */
   readonly forward: ForwardConfig | null
+  readonly lifecycle: LifecycleConfig
+}
+
+/** Deletions in the background (SPEC 2.6, lifecycle/retention.ts). */
+export interface LifecycleConfig {
+  /** Messages whose ts is older than this many days are deleted; null: kept forever. */
+  readonly retentionDays: number | null
+  /** How long a deleted message_id is remembered, so that a retry is not stored again. */
+  readonly tombstoneDays: number
+  /** How often the background job runs (retention, forgetting old tombstones). */
+  readonly intervalMs: number
+  /** Messages per retention transaction, and the pause between two. */
+  readonly chunkRows: number
+  readonly pauseMs: number
 }
 
 export interface ForwardConfig {
@@ -99,6 +113,12 @@ const DEFAULTS = {
   FORWARD_TIMEOUT_MS: '10000',
   FORWARD_RETRY_SCHEDULE: '5,300,1800,7200,18000,36000,36000',
   FORWARD_CONCURRENCY: '16',
+  RETENTION_DAYS: '0',
+  // Meta retries a webhook for up to 7 days: a month covers it with room to spare.
+  TOMBSTONE_DAYS: '30',
+  RETENTION_INTERVAL_S: '3600',
+  RETENTION_CHUNK_ROWS: '500',
+  RETENTION_PAUSE_MS: '10',
 } as const
 
 /**
@@ -157,6 +177,13 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Config {
     eventsHeartbeatMs: integer('EVENTS_HEARTBEAT_MS', 100, 15_000),
     adminToken: secret('ADMIN_TOKEN'),
     forward: null,
+    lifecycle: {
+      retentionDays: integer('RETENTION_DAYS', 0, 365_000) || null,
+      tombstoneDays: integer('TOMBSTONE_DAYS', 7, 365_000),
+      intervalMs: integer('RETENTION_INTERVAL_S', 1, 86_400 * 7) * 1000,
+      chunkRows: integer('RETENTION_CHUNK_ROWS', 1, 100_000),
+      pauseMs: integer('RETENTION_PAUSE_MS', 0, 60_000),
+    },
   }
   const forwardUrls = (env.FORWARD_URL ?? '')
     .split(',')

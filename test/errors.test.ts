@@ -76,6 +76,8 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
   const store: InletStore = {
     insert: failing,
     ingest: failing,
+    delete: failing,
+    pruneTombstones: failing,
     list: failing,
     exportPage: failing,
     getMessage: failing,

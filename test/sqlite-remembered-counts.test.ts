@@ -8,14 +8,14 @@ import { tempSqliteStore } from './helpers/test-database.js'
 
 test('the count cache forgets the least recently used count first', () => {
   const cache = new CountCache(2)
-  cache.set('a', { count: 1, upTo: 10 })
-  cache.set('b', { count: 2, upTo: 10 })
-  assert.deepEqual(cache.get('a'), { count: 1, upTo: 10 }) // a is now the most recent
-  cache.set('c', { count: 3, upTo: 11 })
+  cache.set('a', { count: 1, upTo: 10, epoch: 0 })
+  cache.set('b', { count: 2, upTo: 10, epoch: 0 })
+  assert.deepEqual(cache.get('a'), { count: 1, upTo: 10, epoch: 0 }) // a is now the most recent
+  cache.set('c', { count: 3, upTo: 11, epoch: 0 })
   assert.equal(cache.size, 2)
   assert.equal(cache.get('b'), undefined)
-  assert.deepEqual(cache.get('a'), { count: 1, upTo: 10 })
-  assert.deepEqual(cache.get('c'), { count: 3, upTo: 11 })
+  assert.deepEqual(cache.get('a'), { count: 1, upTo: 10, epoch: 0 })
+  assert.deepEqual(cache.get('c'), { count: 3, upTo: 11, epoch: 0 })
 })
 
 const WORDS = ['order', 'Ordnung', 'refund', 'hello', 'ÖRDER', 'or']

@@ -66,6 +66,17 @@ export const MessageDetailSchema = Type.Object({
 })
 
 export const MessageParamsSchema = Type.Object({ message_id: Type.String() })
+
+export const ErasureQuerySchema = Type.Object({
+  from: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'The sender whose messages are all deleted',
+  }),
+})
+export type ErasureQuery = Static<typeof ErasureQuerySchema>
+
+export const ErasureSchema = Type.Object({ deleted: Type.Integer() })
 export type MessageParams = Static<typeof MessageParamsSchema>
 
 const StatusNameSchema = Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)))
@@ -142,11 +153,30 @@ export const EventsStreamQuerySchema = Type.Object({
 })
 export type EventsStreamQuery = Static<typeof EventsStreamQuerySchema>
 
+const DeletionReasonSchema = Type.Union([
+  Type.Literal('single'),
+  Type.Literal('erasure'),
+  Type.Literal('retention'),
+])
+
+/** A message.deleted event's data. */
+const DeletedMessageSchema = Type.Object({ message_id: Type.String(), reason: DeletionReasonSchema })
+
 export const EventSchema = Type.Object({
   id: Type.String(),
-  type: Type.Union([Type.Literal('message.created'), Type.Literal('status.updated')]),
+  type: Type.Union([
+    Type.Literal('message.created'),
+    Type.Literal('status.updated'),
+    Type.Literal('message.deleted'),
+  ]),
   created_at: Type.String(),
-  data: Type.Union([MessageDetailSchema, StatusDetailSchema]),
+  data: Type.Union([
+    MessageDetailSchema,
+    StatusDetailSchema,
+    DeletedMessageSchema,
+    // A message.created event whose message was deleted since: its content is gone.
+    Type.Object({ message_id: Type.String() }, { additionalProperties: false }),
+  ]),
 })
 
 export const EventPageSchema = Type.Object({

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { ErrorCode } from '../errors.js'
 import type { DeliveryBacklog } from '../forwarding/delivery-store.js'
-import type { InsertOutcome } from '../storage/message-store.js'
+import type { DeletionReason, InsertOutcome } from '../storage/message-store.js'
 
 /** The outcome of a request: what the store did, what a provider's route did, or the error it was answered with. */
 export type Outcome = InsertOutcome | 'ok' | 'verified' | ErrorCode
@@ -145,6 +145,13 @@ export function createMetrics() {
     labelNames: ['format'],
     registers: [registry],
   })
+  const deletedMessages = new Counter({
+    name: 'messages_deleted_total',
+    help: 'Messages deleted, by reason: single (DELETE /messages/{id}), erasure (DELETE /messages?from=), retention (RETENTION_DAYS).',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  for (const reason of ['single', 'erasure', 'retention']) deletedMessages.labels(reason)
   // Labelled children are looked up once per label set, not hashed on every request.
   const requestCounters = new Map<string, Counter.Internal>()
   const webhookCounters = new Map<Outcome, Counter.Internal>()
@@ -157,6 +164,9 @@ export function createMetrics() {
       countRows(format: string, count: number): void {
         exportedRows.labels(format).inc(count)
       },
+    },
+    countDeleted(reason: DeletionReason, count: number): void {
+      if (count > 0) deletedMessages.labels(reason).inc(count)
     },
     forward: {
       countDelivery(result: DeliveryOutcome, count = 1): void {

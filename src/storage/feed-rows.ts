@@ -1,6 +1,6 @@
 import { compareStatuses, type MessageStatus, statusRank } from '../domain/message-status.js'
 import { type MessageDetailRow, messageDetail } from './detail-rows.js'
-import type { EventType, FeedEvent, StatusEntry } from './message-store.js'
+import type { DeletionReason, EventType, FeedEvent, StatusEntry } from './message-store.js'
 
 // The feed's rows, and how both adapters turn them into events. An events row names what
 // happened (a message stored, a message's current status moved); the data is read beside
@@ -12,6 +12,8 @@ export interface EventRow {
   message_id: string
   /** The status that became current (status.updated), else null. */
   status: MessageStatus | null
+  /** Why the message went (message.deleted), else null. */
+  reason: DeletionReason | null
   created_at: string
 }
 
@@ -43,9 +45,13 @@ export function assembleEvents(
   }
   return rows.map((row): FeedEvent => {
     const base = { seq: Number(row.seq), type: row.type, created_at: row.created_at }
+    if (row.type === 'message.deleted') {
+      return { ...base, data: { message_id: row.message_id, reason: row.reason as DeletionReason } }
+    }
     if (row.type === 'message.created') {
+      // Deleted since: its content is gone from the feed too.
       const message = messageById.get(row.message_id)
-      return { ...base, data: message ? messageDetail(message) : ({ message_id: row.message_id } as never) }
+      return { ...base, data: message ? messageDetail(message) : { message_id: row.message_id } }
     }
     const status = row.status as MessageStatus
     const all = statusesById.get(row.message_id) ?? []
@@ -71,6 +77,9 @@ export function assembleEvents(
 export function eventSubjects(rows: EventRow[]): { messages: string[]; statuses: string[] } {
   const messages = new Set<string>()
   const statuses = new Set<string>()
-  for (const row of rows) (row.type === 'message.created' ? messages : statuses).add(row.message_id)
+  for (const row of rows) {
+    if (row.type === 'message.created') messages.add(row.message_id)
+    else if (row.type === 'status.updated') statuses.add(row.message_id)
+  }
   return { messages: [...messages], statuses: [...statuses] }
 }

@@ -153,7 +153,24 @@ export interface Stats {
   last_message_ts: string | null
 }
 
-export type EventType = 'message.created' | 'status.updated'
+export type EventType = 'message.created' | 'status.updated' | 'message.deleted'
+
+/** Why messages were deleted: DELETE /messages/{id}, an erasure (DELETE /messages?from=), RETENTION_DAYS. */
+export type DeletionReason = 'single' | 'erasure' | 'retention'
+
+/** Which messages a deletion removes. */
+export type DeletionTarget =
+  | { reason: 'single'; messageId: string }
+  /** At most `limit` of the sender's messages: lifecycle/deletions.ts repeats until none are left. */
+  | { reason: 'erasure'; from: string; limit: number }
+  /** The oldest messages (in the contract's order) whose ts sorts before `beforeKey`, at most `limit`. */
+  | { reason: 'retention'; beforeKey: string; limit: number }
+
+/** A message.deleted event's data: which message went, and why. */
+export interface DeletedMessage {
+  message_id: string
+  reason: DeletionReason
+}
 
 /**
  * One entry of the feed (SPEC 2.4). `seq` is its position in commit order; the HTTP layer
@@ -166,7 +183,11 @@ export interface FeedEvent {
   type: EventType
   /** When the event's transaction committed, ISO-8601 UTC with milliseconds. */
   created_at: string
-  data: MessageDetail | StatusDetail
+  /**
+   * A message.created event of a message deleted since carries `{message_id}` only: the
+   * content is gone everywhere.
+   */
+  data: MessageDetail | StatusDetail | DeletedMessage | Pick<Message, 'message_id'>
 }
 
 export interface StoreHealth {
@@ -187,6 +208,15 @@ export interface MessageStore {
    * message and status; the current status only moves forward) in one transaction.
    */
   ingest(batch: IngestBatch): Promise<IngestResult>
+  /**
+   * Deletes messages and everything derived from them, in one transaction with a
+   * message.deleted event per message and (except for retention) a tombstone, so that the
+   * same message_id delivered again is acknowledged as a duplicate and not stored. Returns
+   * how many it deleted. An erasure or retention deletes one bounded chunk per call.
+   */
+  delete(target: DeletionTarget): Promise<number>
+  /** Forgets the tombstones of deletions made before `before`; returns how many. */
+  pruneTombstones(before: Date): Promise<number>
   list(query: MessageQuery): Promise<MessagePage>
   /**
    * A page of `list` (without its total) as the text of an export: built where the rows

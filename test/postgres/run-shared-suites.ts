@@ -19,6 +19,7 @@ const SHARED_SUITES = [
   'forwarding',
   'export',
   'openapi',
+  'lifecycle',
 ]
 
 if (POSTGRES_SKIP_REASON !== undefined) {

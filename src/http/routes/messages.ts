@@ -1,9 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { AppError } from '../../errors.js'
+import { type DeletionMetrics, eraseSender } from '../../lifecycle/deletions.js'
 import type { MessageQuery, MessageStore } from '../../storage/message-store.js'
 import { decodeCursor, encodeCursor, invalidCursor } from '../cursor.js'
 import { refuseOtherMethods } from '../method-not-allowed.js'
 import {
+  type ErasureQuery,
+  ErasureQuerySchema,
+  ErasureSchema,
   errorAnswer,
   MessageDetailSchema,
   type MessageFilterQuery,
@@ -87,7 +91,7 @@ export async function messagesRoutes(app: FastifyInstance, deps: { store: Messag
       return { data: page.data, total: page.total, limit, offset }
     },
   )
-  refuseOtherMethods(app, '/messages', ['GET'])
+  refuseOtherMethods(app, '/messages', ['GET', 'DELETE'])
 
   app.get<{ Params: MessageParams }>(
     '/messages/:message_id',
@@ -110,5 +114,65 @@ export async function messagesRoutes(app: FastifyInstance, deps: { store: Messag
       return message
     },
   )
-  refuseOtherMethods(app, '/messages/:message_id', ['GET'])
+  refuseOtherMethods(app, '/messages/:message_id', ['GET', 'DELETE'])
+}
+
+/**
+ * The admin deletions (SPEC 2.6): one message, or every message of one sender (an erasure
+ * request). Each leaves a tombstone, so a provider's retry is acknowledged and not stored
+ * again, and a message.deleted event per message. One log line per request, with the
+ * count: never a message's content, nor the sender's number.
+ */
+export async function messageAdminRoutes(
+  app: FastifyInstance,
+  deps: { store: MessageStore; metrics: DeletionMetrics },
+) {
+  app.delete<{ Params: MessageParams }>(
+    '/messages/:message_id',
+    {
+      schema: {
+        summary: 'Delete one message',
+        description: 'Its message_id delivered again is acknowledged (200) and not stored again.',
+        tags: ['messages'],
+        params: MessageParamsSchema,
+        response: {
+          204: { type: 'null', description: 'Deleted' },
+          404: errorAnswer('No message has this message_id'),
+          ...READ_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.message_id
+      const deleted = id.includes('\0') ? 0 : await deps.store.delete({ reason: 'single', messageId: id })
+      deps.metrics.countDeleted('single', deleted)
+      request.log.info({ reason: 'single', deleted }, 'message deletion')
+      if (deleted === 0) throw new AppError('not_found', 'Not Found')
+      return reply.code(204).send()
+    },
+  )
+
+  app.delete<{ Querystring: ErasureQuery }>(
+    '/messages',
+    {
+      schema: {
+        summary: "Erase one sender's messages",
+        description:
+          'Deletes every message whose `from` is the given number (an erasure request) and answers how many. Their message_ids delivered again are acknowledged and not stored again.',
+        tags: ['messages'],
+        querystring: ErasureQuerySchema,
+        response: {
+          200: { ...ErasureSchema, description: '`{"deleted":N}`' },
+          ...QUERY_ERRORS,
+          ...READ_ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const from = msisdnParameter(request.query.from)
+      const deleted = from.includes('\0') ? 0 : await eraseSender(deps.store, from, deps.metrics)
+      request.log.info({ reason: 'erasure', deleted }, 'erasure')
+      return { deleted }
+    },
+  )
 }

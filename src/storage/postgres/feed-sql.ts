@@ -25,17 +25,18 @@ export function appendEventsSql(ordered: boolean): string {
     : ''
   return `
     WITH ${lock} appended AS (
-      INSERT INTO events (seq, type, message_id, status)
-      SELECT nextval('events_seq'), e.type, e.message_id, e.status
+      INSERT INTO events (seq, type, message_id, status, reason)
+      SELECT nextval('events_seq'), e.type, e.message_id, e.status, e.reason
       FROM (SELECT u.* FROM ${ordered ? 'commit_order, ' : ''}
-              unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u (type, message_id, status, n)
+              unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                WITH ORDINALITY AS u (type, message_id, status, reason, n)
             ORDER BY u.n) AS e
       RETURNING seq
     )
     SELECT pg_notify('${EVENTS_CHANNEL}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS any_event`
 }
 
-export const EVENT_COLUMNS = `seq::float8 AS seq, type, message_id, status, ${iso('created_at')} AS created_at`
+export const EVENT_COLUMNS = `seq::float8 AS seq, type, message_id, status, reason, ${iso('created_at')} AS created_at`
 
 export const MESSAGE_DETAIL_COLUMNS = `message_id, from_msisdn, to_msisdn, ts, text, source, type, contact_name,
   payload, ${iso('created_at')} AS received_at`

@@ -114,6 +114,20 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX deliveries_by_status ON deliveries (status, id);
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Deletions (SPEC 2.6): a message_id deleted by DELETE /messages is remembered for a
+      -- while (TOMBSTONE_DAYS), so that a provider's retry is acknowledged and not stored
+      -- again. Counters are decremented by adding negative counts to a shard.
+      CREATE TABLE tombstones (
+        message_id text COLLATE "C" PRIMARY KEY,
+        deleted_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- Why a message.deleted event's message went: single, erasure, retention.
+      ALTER TABLE events ADD COLUMN reason text;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

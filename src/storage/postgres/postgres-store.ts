@@ -27,6 +27,7 @@ import { assembleEvents, type EventRow, type EventStatusRow, eventSubjects } fro
 import { InsertQueue, messageRow, type PendingUnit } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
+  DeletionTarget,
   ExportPage,
   FeedEvent,
   IngestBatch,
@@ -112,7 +113,9 @@ const INSERT_BATCH_SQL = `
     INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded,
       source, type, contact_name, phone_number_id, payload)
     SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded,
-      source, type, contact_name, phone_number_id, payload::json FROM input ORDER BY n
+      source, type, contact_name, phone_number_id, payload::json FROM input
+    WHERE NOT EXISTS (SELECT 1 FROM tombstones AS t WHERE t.message_id = input.message_id)
+    ORDER BY n
     ON CONFLICT (message_id) DO NOTHING
     RETURNING message_id, from_msisdn
   ), senders AS (
@@ -147,16 +150,51 @@ const INSERT_BATCH_SQL = `
   UNION ALL SELECT 's', message_id, status FROM statuses
   UNION ALL SELECT 'c', message_id, status FROM current`
 
-/** Everything /stats shows, read in one statement (one snapshot), from counters and index ends. */
+/**
+ * Deletes what a target names and subtracts it from one counter shard, in one statement;
+ * returns the message_ids deleted. $1: the condition's value, $2: the shard, $3: whether
+ * to leave tombstones, $4: the row limit (erasure, retention). A row another replica
+ * deletes at the same moment is deleted (and counted) by one of them only.
+ */
+function deleteSql(target: DeletionTarget): string {
+  const doomed = {
+    single: 'message_id = $1 AND $4::int > 0',
+    erasure: 'message_id IN (SELECT message_id FROM messages WHERE from_msisdn = $1 LIMIT $4)',
+    retention:
+      'message_id IN (SELECT message_id FROM messages WHERE ts_key < $1 ORDER BY ts_key, message_id LIMIT $4)',
+  }[target.reason]
+  return `
+    WITH gone AS (
+      DELETE FROM messages WHERE ${doomed} RETURNING message_id, from_msisdn
+    ), buried AS (
+      INSERT INTO tombstones (message_id) SELECT message_id FROM gone WHERE $3 ORDER BY message_id
+      ON CONFLICT (message_id) DO NOTHING
+    ), senders AS (
+      INSERT INTO sender_counts (from_msisdn, shard, count)
+      SELECT from_msisdn, $2::smallint, -count(*) FROM gone GROUP BY from_msisdn ORDER BY from_msisdn
+      ON CONFLICT (from_msisdn, shard) DO UPDATE SET count = sender_counts.count + excluded.count
+    ), totals AS (
+      INSERT INTO message_totals (shard, total)
+      SELECT $2::smallint, -count(*) FROM gone HAVING count(*) > 0
+      ON CONFLICT (shard) DO UPDATE SET total = message_totals.total + excluded.total
+    )
+    SELECT message_id FROM gone ORDER BY message_id`
+}
+
+/**
+ * Everything /stats shows, read in one statement (one snapshot), from counters and index
+ * ends. A sender whose messages were all deleted keeps counter rows that add up to zero
+ * (deleting them could lose a concurrent insert's count), so senders are those above zero.
+ */
 const STATS_SQL = `
   SELECT
     (SELECT coalesce(sum(total), 0) FROM message_totals) AS total,
-    (SELECT count(DISTINCT from_msisdn) FROM sender_counts) AS senders,
+    (SELECT count(*) FROM (SELECT 1 FROM sender_counts GROUP BY from_msisdn HAVING sum(count) > 0) AS s) AS senders,
     (SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1) AS first_ts,
     (SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1) AS last_ts,
     (SELECT coalesce(json_agg(json_build_object('from', f, 'count', c) ORDER BY c DESC, f), '[]')
        FROM (SELECT from_msisdn AS f, sum(count) AS c FROM sender_counts
-             GROUP BY from_msisdn ORDER BY c DESC, from_msisdn LIMIT 10) AS top) AS top`
+             GROUP BY from_msisdn HAVING sum(count) > 0 ORDER BY c DESC, from_msisdn LIMIT 10) AS top) AS top`
 
 /** The order PostgreSQL's COLLATE "C" gives: UTF-8 bytes. */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
@@ -361,6 +399,55 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     return created
   }
 
+  async delete(target: DeletionTarget): Promise<number> {
+    const value =
+      target.reason === 'single'
+        ? target.messageId
+        : target.reason === 'erasure'
+          ? target.from
+          : target.beforeKey
+    const limit = target.reason === 'single' ? 1 : target.limit
+    const shard = Math.floor(Math.random() * COUNTER_SHARDS)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ids = await this.transaction(async (client) => {
+          const gone = (
+            await client.query<{ message_id: string }>(deleteSql(target), [
+              value,
+              shard,
+              target.reason !== 'retention',
+              limit,
+            ])
+          ).rows.map((row) => row.message_id)
+          if (gone.length > 0) {
+            const none = gone.map(() => null)
+            await client.query(this.appendEvents, [
+              gone.map(() => 'message.deleted'),
+              gone,
+              none,
+              gone.map(() => target.reason),
+            ])
+          }
+          return gone
+        })
+        if (ids.length > 0) this.feedListeners.notify()
+        return ids.length
+      } catch (error) {
+        if (isRetryable(error) && attempt < RETRIES) continue
+        throw toStoreError(error)
+      }
+    }
+  }
+
+  async pruneTombstones(before: Date): Promise<number> {
+    const result = await this.pool
+      .query('DELETE FROM tombstones WHERE deleted_at < $1', [before])
+      .catch((error: unknown) => {
+        throw toStoreError(error)
+      })
+    return result.rowCount ?? 0
+  }
+
   /** The batch's events in arrival order: messages created, then current statuses moved. */
   private eventsOf(batch: PendingUnit[], created: Set<string>, moved: Map<string, string>) {
     const types: string[] = []
@@ -381,7 +468,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       ids.push(messageId)
       statuses.push(status)
     }
-    return [types, ids, statuses] as [string[], string[], (string | null)[]]
+    return [types, ids, statuses, ids.map(() => null)] as [string[], string[], (string | null)[], null[]]
   }
 
   async getMessage(messageId: string): Promise<MessageDetail | null> {

@@ -7,7 +7,7 @@ import { inSnapshot, statementCache } from './connection.js'
 type StoredDetailRow = Omit<MessageDetailRow, 'payload'> & { payload: string | null }
 type StoredStatusRow = Omit<EventStatusRow, 'errors'> & { errors: string | null }
 
-const EVENT_COLUMNS = 'seq, type, message_id, status, created_at'
+const EVENT_COLUMNS = 'seq, type, message_id, status, reason, created_at'
 
 /**
  * Reads the feed on one connection: a reader thread's for GET /events, the writer's for the

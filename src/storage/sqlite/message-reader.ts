@@ -13,10 +13,16 @@ import type {
 import { inSnapshot, statementCache } from './connection.js'
 import { choosePagePlan, indexMatchesWorthKnowing, type PagePlan } from './search-plan.js'
 
-/** A count of the rows matching one filter, among the rows up to a rowid. */
+/**
+ * A count of the rows matching one filter, among the rows up to a rowid, while no deletion
+ * has happened since: `epoch` is the count of deletion transactions when it was counted
+ * (store_meta.deletions). Rowids only rise and are never reused, so between deletions the
+ * matches up to a rowid never change; any deletion makes every remembered count stale.
+ */
 export interface KnownCount {
   count: number
   upTo: number
+  epoch: number
 }
 
 /** What a list read returns: the page, and the exact filtered total it counted (to remember). */
@@ -67,6 +73,10 @@ interface View {
   latest: number
   searchIndexed: number
   senderIndexed: number
+  /** The epoch of remembered counts (KnownCount). */
+  epoch: number
+  /** The search index's purge mark: deleted rows noted after it may still be in the index. */
+  purgedSeq: number
 }
 
 /** Which index a plan reads, and so whose tail it adds. */
@@ -119,7 +129,19 @@ export class MessageReader {
       ),
       senderCount: db.prepare('SELECT count FROM sender_counts WHERE from_msisdn = ?').pluck(),
       latest: db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
-      searchIndexed: db.prepare('SELECT indexed_rowid FROM search.search_progress WHERE id = 1').pluck(),
+      searchProgress: db.prepare('SELECT indexed_rowid, purged_seq FROM search.search_progress WHERE id = 1'),
+      // The last deletion note (search_purge) written, and the epoch of remembered counts.
+      deletions: db.prepare(
+        `SELECT (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'search_purge') AS noted,
+           deletions AS epoch FROM store_meta WHERE id = 1`,
+      ),
+      // Deleted rows the index still holds (noted after its purge mark) that match: subtracted.
+      staleMatches: db
+        .prepare(
+          `SELECT COUNT(*) FROM search.messages_search WHERE messages_search MATCH ? AND rowid <= ?
+             AND rowid IN (SELECT row FROM search_purge WHERE seq > ?)`,
+        )
+        .pluck(),
       senderIndexed: db.prepare('SELECT indexed_rowid FROM index_progress WHERE id = 1').pluck(),
       // The first row at or after an instant, in the contract's order: where a walk from
       // `since` starts. Rows arrive roughly in time order, so latest − its rowid estimates
@@ -175,13 +197,40 @@ export class MessageReader {
    * the matches up to rowid M never change, and only rows written since are tested.
    */
   list(query: MessageQuery, known: KnownCount | null): ListResult {
-    return this.snapshot(() => {
-      const latest = (this.statements.latest.get() as number | null) ?? 0
-      const view: View = {
-        latest,
-        searchIndexed: Math.min(latest, (this.statements.searchIndexed.get() as number | undefined) ?? 0),
-        senderIndexed: this.statements.senderIndexed.get() as number,
-      }
+    for (;;) {
+      const result = this.snapshot(() => {
+        const view = this.view()
+        return view === null ? null : this.listIn(view, query, known)
+      })
+      if (result !== null) return result
+    }
+  }
+
+  /**
+   * What this snapshot sees, or null when it must be taken again. The messages' snapshot
+   * starts first (the first statement reads them), the search index's after it: so the
+   * index has dropped no deleted row that this snapshot does not know is deleted, unless
+   * a deletion committed and was purged in between. Its purge mark then passes the last
+   * note this snapshot can see, and the read starts over (rare: a purge follows a
+   * deletion by a few milliseconds at the soonest).
+   */
+  private view(): View | null {
+    const s = this.statements
+    const latest = (s.latest.get() as number | null) ?? 0
+    const deletions = s.deletions.get() as { noted: number; epoch: number }
+    const search = s.searchProgress.get() as { indexed_rowid: number; purged_seq: number } | undefined
+    if (search !== undefined && search.purged_seq > deletions.noted) return null
+    return {
+      latest,
+      searchIndexed: Math.min(latest, search?.indexed_rowid ?? 0),
+      senderIndexed: s.senderIndexed.get() as number,
+      epoch: deletions.epoch,
+      purgedSeq: search?.purged_seq ?? 0,
+    }
+  }
+
+  private listIn(view: View, query: MessageQuery, known: KnownCount | null): ListResult {
+    {
       const f = this.filtersOf(query)
       const senderRows = f.from === undefined ? undefined : this.senderRows(f.from)
       if (senderRows === 0) return { page: { data: [], total: 0 }, counted: null } // at once, whatever else
@@ -205,7 +254,7 @@ export class MessageReader {
         indexMatches: f.indexed ? probe.planMatches(total, indexMatchesWorthKnowing(sizes)) : undefined,
       })
       return { page: this.planPage(plan, f, view, query, total), counted }
-    })
+    }
   }
 
   private filtersOf(query: MessageQuery): Filters {
@@ -254,14 +303,22 @@ export class MessageReader {
     return this.statements.matchesUpTo.get(f.match, view.searchIndexed, limit) as number
   }
 
+  /** The index's matches among live rows: deleted rows it has not dropped yet are subtracted. */
   indexMatches(f: Filters, view: View): number {
-    return this.statements.searchCount.get(f.match, view.searchIndexed) as number
+    const s = this.statements
+    const all = s.searchCount.get(f.match, view.searchIndexed) as number
+    return all - (s.staleMatches.get(f.match, view.searchIndexed, view.purgedSeq) as number)
   }
 
   /** The exact total: a remembered count brought up to date, or a count from scratch. */
   private exactCount(f: Filters, view: View, known: KnownCount | null, probe: SizeProbe): KnownCount {
-    const { latest } = view
-    if (known !== null && latest >= known.upTo && latest - known.upTo <= COUNT_UPDATE_MAX_ROWS) {
+    const { latest, epoch } = view
+    if (
+      known !== null &&
+      known.epoch === epoch &&
+      latest >= known.upTo &&
+      latest - known.upTo <= COUNT_UPDATE_MAX_ROWS
+    ) {
       const test = this.rowTest(f)
       const added =
         latest === known.upTo
@@ -271,9 +328,9 @@ export class MessageReader {
             )
               .pluck()
               .get(known.upTo, latest, ...test.params) as number)
-      return { count: known.count + added, upTo: latest }
+      return { count: known.count + added, upTo: latest, epoch }
     }
-    return { count: this.countAfresh(f, view, probe), upTo: latest }
+    return { count: this.countAfresh(f, view, probe), upTo: latest, epoch }
   }
 
   /**

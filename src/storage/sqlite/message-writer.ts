@@ -1,9 +1,21 @@
 import type Database from 'better-sqlite3'
 import { type MessageStatus, statusRank } from '../../domain/message-status.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
+import type { DeletionTarget } from '../message-store.js'
 import { withoutFsync } from './connection.js'
 import { REBUILD_COUNTERS_SQL } from './migrations.js'
 import type { InsertRow, InsertUnit, RowError, UnitOutcome } from './protocol.js'
+
+const DAY_MS = 86_400_000
+
+/** A row a deletion removes, and what its derived state is keyed by. */
+interface DeletedRow {
+  row: number
+  message_id: string
+  from_msisdn: string
+  ts_key: string
+  has_text: 0 | 1
+}
 
 /** The readiness probe's row: bigger than a page, so it needs pages of its own. */
 const WRITE_PROBE_BYTES = 16 * 1024
@@ -57,18 +69,28 @@ export class MessageWriter {
       savepoint: db.prepare('SAVEPOINT unit'),
       release: db.prepare('RELEASE unit'),
       rollbackToSavepoint: db.prepare('ROLLBACK TO unit'),
+      // The rowid is given (see nextRowid); a tombstoned message_id is not stored again.
       insert: db.prepare(
-        `INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text,
+        `INSERT INTO messages (rowid, message_id, from_msisdn, to_msisdn, ts, ts_key, text,
            source, type, contact_name, phone_number_id, payload, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE message_id = ?)
+         ON CONFLICT (message_id) DO NOTHING`,
       ),
+      // Above every rowid ever used, deleted ones included (migration 9). Read inside each
+      // write transaction: another process (inlet import) may have written since.
+      nextRowid: db
+        .prepare('SELECT max(max_rowid, coalesce((SELECT max(rowid) FROM messages), 0)) + 1 FROM store_meta')
+        .pluck(),
       // Once per (message, status); a new one moves the current status only forward.
       insertStatus: db.prepare(
         `INSERT INTO message_statuses (message_id, status, ts, recipient_id, errors, received_at)
          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, status) DO NOTHING`,
       ),
       // The feed, in the batch's transaction: the single writer makes seq the commit order.
-      addEvent: db.prepare('INSERT INTO events (type, message_id, status, created_at) VALUES (?, ?, ?, ?)'),
+      addEvent: db.prepare(
+        'INSERT INTO events (type, message_id, status, created_at, reason) VALUES (?, ?, ?, ?, ?)',
+      ),
       moveCurrentStatus: db.prepare(
         `INSERT INTO status_current (message_id, status, rank, updated_at, updated_key, recipient_id)
          VALUES (?, ?, ?, ?, ?, ?)
@@ -96,6 +118,53 @@ export class MessageWriter {
            last_ts   = CASE WHEN last_key  IS NULL OR (@lastKey, @lastId) > (last_key, last_id) THEN @lastTs  ELSE last_ts  END
          WHERE id = 1`,
       ),
+      // Deletions: the rows a target names (for an erasure, the sender index's, then the
+      // tail's), then each row and everything derived from it.
+      oneRow: db.prepare(
+        'SELECT rowid AS row, message_id, from_msisdn, ts_key, text IS NOT NULL AS has_text FROM messages WHERE message_id = ?',
+      ),
+      senderIndexedRows: db.prepare(
+        `SELECT s.row, s.message_id, s.from_msisdn, s.ts_key, m.text IS NOT NULL AS has_text
+         FROM sender_index AS s JOIN messages AS m ON m.rowid = s.row WHERE s.from_msisdn = ? LIMIT ?`,
+      ),
+      senderTailRows: db.prepare(
+        `SELECT rowid AS row, message_id, from_msisdn, ts_key, text IS NOT NULL AS has_text
+         FROM messages WHERE rowid > ? AND from_msisdn = ? LIMIT ?`,
+      ),
+      oldestRows: db.prepare(
+        `SELECT rowid AS row, message_id, from_msisdn, ts_key, text IS NOT NULL AS has_text
+         FROM messages INDEXED BY messages_by_time WHERE ts_key < ? ORDER BY ts_key, message_id LIMIT ?`,
+      ),
+      deleteRow: db.prepare('DELETE FROM messages WHERE rowid = ?'),
+      unindexSender: db.prepare(
+        'DELETE FROM sender_index WHERE from_msisdn = ? AND ts_key = ? AND message_id = ?',
+      ),
+      purgeFromSearch: db.prepare('INSERT INTO search_purge (row) VALUES (?)'),
+      forgetPurged: db.prepare('DELETE FROM search_purge WHERE seq <= ?'),
+      bury: db.prepare(
+        'INSERT INTO tombstones (message_id, deleted_day) VALUES (?, ?) ON CONFLICT (message_id) DO NOTHING',
+      ),
+      pruneTombstones: db.prepare('DELETE FROM tombstones WHERE deleted_day < ?'),
+      uncountSender: db
+        .prepare('UPDATE sender_counts SET count = count - ? WHERE from_msisdn = ? RETURNING count')
+        .pluck(),
+      dropSender: db.prepare('DELETE FROM sender_counts WHERE from_msisdn = ?'),
+      subtractTotals: db.prepare(
+        'UPDATE message_totals SET total = total - ?, senders = senders - ? WHERE id = 1',
+      ),
+      // After a deletion the ends are read again from the ordering index: two seeks.
+      setEnds: db.prepare(
+        `UPDATE message_totals SET
+           (first_key, first_id, first_ts) = (SELECT ts_key, message_id, ts FROM messages INDEXED BY messages_by_time
+             ORDER BY ts_key, message_id LIMIT 1),
+           (last_key, last_id, last_ts) = (SELECT ts_key, message_id, ts FROM messages INDEXED BY messages_by_time
+             ORDER BY ts_key DESC, message_id DESC LIMIT 1)
+         WHERE id = 1`,
+      ),
+      noteDeletion: db.prepare(
+        `UPDATE store_meta SET deletions = deletions + 1,
+           max_rowid = max(max_rowid, coalesce((SELECT max(rowid) FROM messages), 0)) WHERE id = 1`,
+      ),
       schemaVersion: db.prepare('SELECT MAX(version) FROM schema_migrations').pluck(),
       probeInsert: db.prepare('INSERT INTO write_probe (filler) VALUES (zeroblob(?))'),
       probeDelete: db.prepare('DELETE FROM write_probe'),
@@ -117,9 +186,12 @@ export class MessageWriter {
    */
   commit(units: InsertUnit[]): UnitOutcome[] {
     const s = this.statements
+    let rowid: number
     try {
       s.begin.run()
+      rowid = s.nextRowid.get() as number
     } catch (error) {
+      if (this.db.inTransaction) s.rollback.run()
       throw this.failed(error)
     }
     const receivedAt = this.clock().toISOString()
@@ -130,8 +202,9 @@ export class MessageWriter {
       try {
         if (guarded) s.savepoint.run()
         const messages = unit.messages.map((row) => {
-          if (s.insert.run(...row, receivedAt).changes === 0) return 0
-          s.addEvent.run('message.created', row[ID], null, receivedAt)
+          if (s.insert.run(rowid, ...row, receivedAt, row[ID]).changes === 0) return 0
+          rowid += 1
+          s.addEvent.run('message.created', row[ID], null, receivedAt, null)
           return 1
         })
         const statuses = unit.statuses.map(([messageId, status, ts, recipientId, errors]) => {
@@ -146,7 +219,7 @@ export class MessageWriter {
             timestampSortKey(ts),
             recipientId,
           )
-          if (moved.changes === 1) s.addEvent.run('status.updated', messageId, status, receivedAt)
+          if (moved.changes === 1) s.addEvent.run('status.updated', messageId, status, receivedAt, null)
           return 1
         })
         if (guarded) s.release.run()
@@ -209,6 +282,78 @@ export class MessageWriter {
       lastId: last[ID],
       lastTs: last[TS],
     })
+  }
+
+  /**
+   * Deletes the rows a target names (an erasure: at most `limit` of them, the caller repeats
+   * until none are left) in one transaction: each row with its sender-index entry, a
+   * message.deleted event, a tombstone (not for retention: see README) and, when it had
+   * text, a note for the search index's upkeep; then the counters and the first and last
+   * message. Returns how many it deleted.
+   */
+  delete(target: DeletionTarget): number {
+    const s = this.statements
+    let deleted = 0
+    this.db
+      .transaction(() => {
+        const rows = this.rowsOf(target)
+        if (rows.length === 0) return
+        s.noteDeletion.run() // before the deletes: it records the highest rowid in use
+        const now = this.clock()
+        const day = Math.floor(now.getTime() / DAY_MS)
+        const at = now.toISOString()
+        const perSender = new Map<string, number>()
+        for (const row of rows) {
+          s.deleteRow.run(row.row)
+          s.unindexSender.run(row.from_msisdn, row.ts_key, row.message_id)
+          if (row.has_text === 1) s.purgeFromSearch.run(row.row)
+          if (target.reason !== 'retention') s.bury.run(row.message_id, day)
+          s.addEvent.run('message.deleted', row.message_id, null, at, target.reason)
+          perSender.set(row.from_msisdn, (perSender.get(row.from_msisdn) ?? 0) + 1)
+        }
+        let goneSenders = 0
+        for (const [from, count] of perSender) {
+          if (s.uncountSender.get(count, from) === 0) {
+            s.dropSender.run(from)
+            goneSenders += 1
+          }
+        }
+        s.subtractTotals.run(rows.length, goneSenders)
+        s.setEnds.run()
+        deleted = rows.length
+      })
+      .immediate()
+    this.writesFailing = false
+    return deleted
+  }
+
+  private rowsOf(target: DeletionTarget): DeletedRow[] {
+    const s = this.statements
+    switch (target.reason) {
+      case 'single': {
+        const row = s.oneRow.get(target.messageId) as DeletedRow | undefined
+        return row === undefined ? [] : [row]
+      }
+      case 'erasure': {
+        const indexed = s.senderIndexedRows.all(target.from, target.limit) as DeletedRow[]
+        if (indexed.length === target.limit) return indexed
+        const tail = s.senderTailRows.all(this.indexedUpTo, target.from, target.limit - indexed.length)
+        return [...indexed, ...(tail as DeletedRow[])]
+      }
+      case 'retention':
+        return s.oldestRows.all(target.beforeKey, target.limit) as DeletedRow[]
+    }
+  }
+
+  /** The search index has dropped the deleted rows up to this note: forget them (search_purge). */
+  forgetPurged(upTo: number): void {
+    withoutFsync(this.db, () => this.statements.forgetPurged.run(upTo))
+  }
+
+  /** Forgets tombstones of deletions made before the day of `before`; returns how many. */
+  pruneTombstones(before: Date): number {
+    const day = Math.floor(before.getTime() / DAY_MS)
+    return this.db.transaction(() => this.statements.pruneTombstones.run(day).changes).immediate()
   }
 
   /** Rows committed but not yet in the sender index. */

@@ -179,6 +179,31 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       -- Forwarding's deliveries live in a file of their own (forward-database.ts).
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- Deletions (SPEC 2.6). A message_id deleted by DELETE /messages is remembered for a
+      -- while (TOMBSTONE_DAYS), so that a provider's retry is acknowledged and not stored
+      -- again: the id and the day (since 1970) it was deleted, nothing of the content.
+      CREATE TABLE tombstones (
+        message_id  TEXT NOT NULL PRIMARY KEY,
+        deleted_day INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- Deleted rowids the search index (its own file) may still hold: the upkeep thread
+      -- removes them from it, then the writer forgets them here. Until then reads subtract
+      -- them (message-reader.ts). AUTOINCREMENT: seq never goes back, even when emptied.
+      CREATE TABLE search_purge (seq INTEGER PRIMARY KEY AUTOINCREMENT, row INTEGER NOT NULL);
+      -- max_rowid: the highest messages.rowid ever used. New rows take rowids above it, so
+      -- a deleted row's rowid is never reused: the indexes' progress marks (everything up
+      -- to a rowid is indexed) stay true after deletions. deletions: a count of deletion
+      -- transactions, the epoch of remembered counts (count-cache.ts).
+      ALTER TABLE store_meta ADD COLUMN max_rowid INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE store_meta ADD COLUMN deletions INTEGER NOT NULL DEFAULT 0;
+      UPDATE store_meta SET max_rowid = coalesce((SELECT max(rowid) FROM messages), 0);
+      -- Why a message.deleted event's message went: single, erasure, retention.
+      ALTER TABLE events ADD COLUMN reason TEXT;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

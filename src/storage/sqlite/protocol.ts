@@ -1,4 +1,5 @@
 import type { MessageRow } from '../insert-queue.js'
+import type { DeletionTarget } from '../message-store.js'
 
 /**
  * What the main thread and the writer thread say to each other. Plain objects and arrays
@@ -32,6 +33,12 @@ export type WriterRequest =
   | { kind: 'health'; id: number }
   /** Recomputes counters and indexes from the messages (after a bulk load behind the store). */
   | { kind: 'rebuild'; id: number }
+  /** Deletes messages (MessageWriter.delete); answers how many. */
+  | { kind: 'delete'; id: number; target: DeletionTarget }
+  /** The search index has dropped the deleted rows noted up to `upTo`. */
+  | { kind: 'forget-purged'; upTo: number }
+  /** Forgets tombstones of deletions before this instant (ms since 1970); answers how many. */
+  | { kind: 'prune-tombstones'; id: number; beforeMs: number }
   /** Finishes the checkpoint of a long WAL, so that the next transaction rewinds it. */
   | { kind: 'rewind' }
   /** Commits everything before it, closes the connection and ends the thread. */

@@ -27,23 +27,37 @@ const SCHEMA_SQL = `
   -- (domain/text-search.ts), so a query of three or more characters is an index lookup.
   -- The folding is done before indexing, hence case_sensitive 1: FTS5's own folding
   -- would differ from the contract's. Contentless: the text lives in messages.
+  -- contentless_delete: a deleted message's row is removed by its rowid alone (FTS5 then
+  -- keeps a column size per row, which it needs for that).
   CREATE VIRTUAL TABLE IF NOT EXISTS messages_search USING fts5(
-    body, content = '', columnsize = 0, tokenize = 'trigram case_sensitive 1'
+    body, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1'
   );
-  -- How far (by messages.rowid) the index has got, and whose index it is.
+  -- How far (by messages.rowid) the index has got, whose index it is, and up to which
+  -- deletion note (the messages' search_purge.seq) it has dropped deleted rows.
   CREATE TABLE IF NOT EXISTS search_progress (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     owner TEXT NOT NULL,
-    indexed_rowid INTEGER NOT NULL
+    indexed_rowid INTEGER NOT NULL,
+    purged_seq INTEGER NOT NULL DEFAULT 0
   );
 `
 
+/** Files from before deletions existed: their index cannot drop a row by rowid, so it is made again. */
+function predatesDeletions(db: Database.Database): boolean {
+  const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'messages_search'").pluck().get() as
+    | string
+    | undefined
+  return sql !== undefined && !sql.includes('contentless_delete')
+}
+
 /**
  * Creates the index's tables if missing, and empties an index that belongs to another
- * messages database or claims rows the messages database does not have (restored from
- * a different moment): it is rebuilt from the messages. Returns the rowid indexed so far.
+ * messages database or claims rows the messages database never had (`latestRowid`: the
+ * highest rowid ever used; restored from a different moment): it is rebuilt from the
+ * messages. Returns the rowid indexed so far.
  */
 export function prepareSearchIndex(db: Database.Database, owner: string, latestRowid: number): number {
+  if (predatesDeletions(db)) db.exec('DROP TABLE messages_search; DROP TABLE search_progress')
   db.exec(SCHEMA_SQL)
   const progress = db.prepare('SELECT owner, indexed_rowid FROM search_progress WHERE id = 1').get() as
     | { owner: string; indexed_rowid: number }
@@ -54,8 +68,8 @@ export function prepareSearchIndex(db: Database.Database, owner: string, latestR
   db.transaction(() => {
     db.exec(`INSERT INTO messages_search (messages_search) VALUES ('delete-all')`)
     db.prepare(
-      `INSERT INTO search_progress (id, owner, indexed_rowid) VALUES (1, ?, 0)
-       ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, indexed_rowid = 0`,
+      `INSERT INTO search_progress (id, owner, indexed_rowid, purged_seq) VALUES (1, ?, 0, 0)
+       ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, indexed_rowid = 0, purged_seq = 0`,
     ).run(owner)
   }).immediate()
   return 0

@@ -16,6 +16,7 @@ import { threadUrl } from '../../threads/thread-url.js'
 import { batchesOf, InsertQueue, messageRow, type PendingUnit, unitRows } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
+  DeletionTarget,
   ExportPage,
   FeedEvent,
   IngestBatch,
@@ -341,8 +342,13 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
             resolve()
             return
           case 'rewind':
+          case 'purged':
             if (!this.writerDown && !this.closing)
-              this.port.postMessage({ kind: 'rewind' } satisfies WriterRequest)
+              this.port.postMessage(
+                (reply.kind === 'rewind'
+                  ? reply
+                  : { kind: 'forget-purged', upTo: reply.upTo }) satisfies WriterRequest,
+              )
             return
           case 'done': {
             const request = this.upkeepRequests.get(reply.id)
@@ -484,8 +490,20 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
     const { page, counted } = await this.read<{ page: T; counted: KnownCount | null }>(
       task(this.counts.get(key) ?? null),
     )
-    if (counted !== null && counted.upTo >= (this.counts.get(key)?.upTo ?? 0)) this.counts.set(key, counted)
+    const held = this.counts.get(key)
+    if (counted !== null && (held === undefined || counted.epoch > held.epoch || counted.upTo >= held.upTo))
+      this.counts.set(key, counted)
     return page
+  }
+
+  async delete(target: DeletionTarget): Promise<number> {
+    const deleted = await this.writerRequest<number>({ kind: 'delete', target })
+    if (deleted > 0) this.feedListeners.notify()
+    return deleted
+  }
+
+  pruneTombstones(before: Date): Promise<number> {
+    return this.writerRequest<number>({ kind: 'prune-tombstones', beforeMs: before.getTime() })
   }
 
   async stats(): Promise<Stats> {

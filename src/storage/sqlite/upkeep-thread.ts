@@ -3,7 +3,8 @@
 //
 // - The search index (its own database file, search-index.ts): new committed rows are read
 //   on a read-only connection to the messages and added on the only connection that writes
-//   the index file. Neither its FTS5 merges nor its fsyncs touch the messages' write lock.
+//   the index file, and deleted rows (noted in search_purge) dropped from it. Neither its
+//   FTS5 merges nor its fsyncs touch the messages' write lock.
 // - Checkpoints: the WAL of the messages is copied back into the database file (and
 //   fsynced) every few milliseconds on a connection of its own, so that work never lands
 //   inside a COMMIT that webhooks wait for. In WAL mode a PASSIVE checkpoint runs alongside
@@ -36,6 +37,8 @@ export type UpkeepReply =
   | { kind: 'done'; id: number; error?: string }
   /** The WAL is long and copied up to now: the store asks the writer to rewind it. */
   | { kind: 'rewind' }
+  /** The index has dropped the deleted rows noted up to `upTo` (the messages' search_purge). */
+  | { kind: 'purged'; upTo: number }
 
 /** How often the indexer looks for new rows when it has caught up. */
 const INDEX_POLL_MS = 25
@@ -75,8 +78,25 @@ const checkpoints = new Database(file, { timeout: 1000 })
 checkpoints.pragma('synchronous = FULL')
 
 const latest = messages.prepare('SELECT MAX(rowid) FROM messages').pluck()
-const owner = messages.prepare('SELECT store_id FROM store_meta WHERE id = 1').pluck().get() as string
-let indexedUpTo = prepareSearchIndex(index, owner, (latest.get() as number | null) ?? 0)
+const meta = messages.prepare('SELECT store_id, max_rowid FROM store_meta WHERE id = 1').get() as {
+  store_id: string
+  max_rowid: number
+}
+let indexedUpTo = prepareSearchIndex(
+  index,
+  meta.store_id,
+  Math.max(meta.max_rowid, (latest.get() as number | null) ?? 0),
+)
+let purgedUpTo = index.prepare('SELECT purged_seq FROM search_progress WHERE id = 1').pluck().get() as number
+const purgeNotes = messages
+  .prepare('SELECT seq, row FROM search_purge WHERE seq > ? ORDER BY seq LIMIT ?')
+  .raw()
+const drop = index.prepare('DELETE FROM messages_search WHERE rowid = ?')
+const savePurged = index.prepare('UPDATE search_progress SET purged_seq = ? WHERE id = 1')
+const purgeChunk = index.transaction((notes: [number, number][]) => {
+  for (const [, row] of notes) drop.run(row)
+  savePurged.run((notes.at(-1) as [number, number])[0])
+})
 const newRows = messages
   .prepare('SELECT rowid, text FROM messages WHERE rowid > ? AND rowid <= ? AND text IS NOT NULL')
   .raw()
@@ -97,6 +117,20 @@ function indexChunk(): boolean {
   return upTo < newest
 }
 
+/**
+ * Drops up to INDEX_CHUNK_ROWS deleted rows from the index (a row deleted before it was
+ * indexed is simply not there), then tells the store, whose writer forgets those notes.
+ * Returns whether more are waiting.
+ */
+function purgeDeleted(): boolean {
+  const notes = purgeNotes.all(purgedUpTo, INDEX_CHUNK_ROWS) as [number, number][]
+  if (notes.length === 0) return false
+  purgeChunk(notes)
+  purgedUpTo = (notes.at(-1) as [number, number])[0]
+  reply({ kind: 'purged', upTo: purgedUpTo })
+  return notes.length === INDEX_CHUNK_ROWS
+}
+
 function checkpoint(): void {
   try {
     const [round] = checkpoints.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[]
@@ -115,7 +149,8 @@ function indexStep(): void {
   indexTimer = undefined
   if (closed) return
   try {
-    indexTimer = setTimeout(indexStep, indexChunk() ? 0 : INDEX_POLL_MS)
+    const more = purgeDeleted() || indexChunk()
+    indexTimer = setTimeout(indexStep, more ? 0 : INDEX_POLL_MS)
   } catch {
     // Busy or failing: reads stay exact meanwhile (they test the rows not yet indexed).
     indexTimer = setTimeout(indexStep, RETRY_MS)
@@ -127,7 +162,7 @@ port.on('message', (request: UpkeepRequest) => {
   switch (request.kind) {
     case 'catch-up':
       try {
-        while (indexChunk());
+        while (purgeDeleted() || indexChunk());
         reply({ kind: 'done', id: request.id })
       } catch (error) {
         reply({ kind: 'done', id: request.id, error: String(error) })

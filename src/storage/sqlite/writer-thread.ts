@@ -105,6 +105,19 @@ function handle(request: WriterRequest): void {
     case 'rebuild':
       answer(request.id, () => writer.rebuild())
       return
+    case 'delete':
+      answer(request.id, () => writer.delete(request.target))
+      return
+    case 'forget-purged':
+      try {
+        writer.forgetPurged(request.upTo)
+      } catch {
+        // Busy or failing: the notes stay, and the next purge round sends a later mark.
+      }
+      return
+    case 'prune-tombstones':
+      answer(request.id, () => writer.pruneTombstones(new Date(request.beforeMs)))
+      return
     case 'rewind':
       // The upkeep thread has just copied a long WAL: copy the few frames added since (they
       // wait behind no batch: this runs between batches), so that the next transaction
