@@ -167,7 +167,8 @@ test('a message.deleted event is forwarded, signed, so downstream copies can be 
   assert.equal((await deleteOne(testApp, body.message_id as string)).statusCode, 204)
   await receiver.until((received) => received.some((r) => r.body.includes('message.deleted')))
   const forwarded = receiver.received.find((r) => r.body.includes('message.deleted'))
-  assert.deepEqual((forwarded?.verified as { type: string; data: unknown }).data, {
+  assert.ok(forwarded)
+  assert.deepEqual((forwarded.verified as { type: string; data: unknown }).data, {
     message_id: body.message_id,
     reason: 'single',
   })
