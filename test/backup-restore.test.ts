@@ -17,7 +17,7 @@ import { freshSchema, POSTGRES_SKIP_REASON, TEST_DATABASE_URL } from './helpers/
 type Server = Awaited<ReturnType<typeof startServer>>
 
 async function serve(databaseUrl: string): Promise<{ server: Server; base: string }> {
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: databaseUrl })
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: databaseUrl, ADMIN_TOKEN: 'a' })
   const base = `http://127.0.0.1:${server.port}`
   for (let i = 0; (await waitForHttp(`${base}/health/ready`)).status !== 200; i++) {
     assert.ok(i < 200, `not ready: ${server.output().join('\n')}`)
@@ -89,8 +89,17 @@ test('SQLite: inlet backup of a live database, restored in place, answers every 
   const backup = await runCli(['backup', '--database', url, '--out', copy])
   assert.equal(backup.code, 0, backup.stderr)
   assert.match(backup.stdout, /^backup: 30 messages, \d+ bytes → /)
-  // Written after the backup: gone with the restore.
+  // Written after the backup: gone with the restore. Deleted after it (an erasure, whose
+  // rows the search index then drops): back with the restore, and found by a search.
   await fill(first.base, 'lost')
+  const erased = await fetch(`${first.base}/messages?from=%2B15550000`, {
+    method: 'DELETE',
+    headers: { authorization: 'Bearer a' },
+  })
+  assert.deepEqual(await erased.json(), { deleted: 20 })
+  await new Promise((resolve) => setTimeout(resolve, 200)) // the search index's purge
+  const afterErasure = (await (await fetch(`${first.base}/messages?q=ORDER`)).json()) as { total: number }
+  assert.equal(afterErasure.total, 0)
   await stop(first.server)
 
   // The README's restore: the copy in place of app.db, without the replaced file's WAL.
@@ -107,6 +116,7 @@ test('SQLite: inlet backup of a live database, restored in place, answers every 
   }
   assert.equal(feed.data.length, 31)
   assert.deepEqual(feed.data.at(-1)?.data.message_id, 'after-restore')
+  assert.notEqual(JSON.parse(before['/messages?q=ORDER'] as string).total, 0)
   await stop(second.server)
 })
 

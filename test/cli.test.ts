@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import { queryOnce } from '../bench/lib/postgres.js'
 import { signWebhookBody } from '../src/sources/webhook/signature.js'
 import { reports, runCli, spawnCli } from './helpers/cli.js'
+import { checkExact, storedMessages } from './helpers/exact-answers.js'
 import { freePort, startServer, startTestServer, waitForHttp } from './helpers/server-process.js'
 import { message, SECRET, tempDir } from './helpers/test-app.js'
 import { freshSchema, POSTGRES_SKIP_REASON } from './helpers/test-database.js'
@@ -15,7 +16,7 @@ import { APP_SECRET, envelope, textItem } from './helpers/whatsapp.js'
 
 type Json = Record<string, unknown>
 
-const COMMANDS = ['serve', 'sign', 'send', 'tail', 'export', 'import', 'stats', 'backup']
+const COMMANDS = ['serve', 'sign', 'send', 'tail', 'export', 'import', 'stats', 'backup', 'vacuum']
 
 /** The real server on a fresh SQLite file, ready to answer. */
 async function readyServer(t: Parameters<typeof startTestServer>[0], env: Record<string, string> = {}) {
@@ -517,6 +518,64 @@ test('backup copies a live SQLite database under write load: intact, with every 
     stdout: '',
     stderr: `inlet backup: ${out} exists already (--force replaces it)\n`,
   })
+})
+
+test('vacuum on a live database after deletions: the file shrinks, writes meanwhile are acknowledged, every answer stays exact', async (t) => {
+  let server: Awaited<ReturnType<typeof startServer>> | undefined
+  let writing = true
+  const dir = tempDir(t, async () => {
+    writing = false
+    server?.child.kill('SIGKILL')
+    await server?.exited
+  })
+  const file = path.join(dir, 'app.db')
+  server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}`, ADMIN_TOKEN: 'a' })
+  const base = `http://127.0.0.1:${server.port}`
+  await waitForHttp(`${base}/health/ready`)
+  const bodies = Array.from({ length: 4000 }, (_, i) =>
+    // The erased sender's rows come first, together: their pages are freed whole.
+    message({
+      from: i < 1000 ? '+2' : `+${[1, 3, 4][i % 3]}`,
+      text: `${i % 2 ? 'old' : 'new'} words ${'x'.repeat(200)}`,
+    }),
+  )
+  for (let i = 0; i < bodies.length; i += 100) {
+    await Promise.all(bodies.slice(i, i + 100).map((body) => post(base, JSON.stringify(body))))
+  }
+  const erased = await fetch(`${base}/messages?from=%2B2`, {
+    method: 'DELETE',
+    headers: { authorization: 'Bearer a' },
+  })
+  assert.deepEqual(await erased.json(), { deleted: 1000 })
+  const freePages = () => {
+    const db = new Database(file, { readonly: true })
+    try {
+      return db.pragma('freelist_count', { simple: true }) as number
+    } finally {
+      db.close()
+    }
+  }
+  assert.ok(freePages() > 0, 'the erasure left free pages')
+
+  const during: number[] = []
+  const writer = async () => {
+    while (writing) during.push((await post(base, JSON.stringify(message({ from: '+1' })))).status)
+  }
+  const writers = [writer(), writer()]
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const result = await runCli(['vacuum', '--database', `sqlite:///${file}`])
+  writing = false
+  await Promise.all(writers)
+  assert.equal(result.code, 0, result.stderr)
+  const summary = /^vacuum: ([\d.]+) MB → ([\d.]+) MB, (\d+) messages, indexes checked\n$/.exec(result.stdout)
+  assert.ok(summary, result.stdout)
+  assert.ok(Number(summary[2]) < Number(summary[1]), result.stdout)
+  assert.ok(
+    during.length > 0 && during.every((status) => status === 200),
+    `writes during the vacuum: ${during}`,
+  )
+  assert.equal(freePages(), 0)
+  await checkExact(base, await storedMessages(file), [{ from: '+2' }, { from: '+1', q: 'new' }])
 })
 
 test('backup of PostgreSQL exits 1 and points to pg_dump', async () => {

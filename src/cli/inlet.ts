@@ -14,8 +14,9 @@ import { serve } from './commands/serve.js'
 import { sign } from './commands/sign.js'
 import { stats } from './commands/stats.js'
 import { tail } from './commands/tail.js'
+import { vacuum } from './commands/vacuum.js'
 
-const COMMANDS: readonly Command[] = [serve, sign, send, tail, exportCommand, importCommand, stats, backup]
+const COMMANDS: readonly Command[] = [serve, sign, send, tail, exportCommand, importCommand, stats, backup, vacuum]
 
 const OVERVIEW = `Usage: inlet <command> [options]
 

@@ -52,17 +52,28 @@ function predatesDeletions(db: Database.Database): boolean {
 
 /**
  * Creates the index's tables if missing, and empties an index that belongs to another
- * messages database or claims rows the messages database never had (`latestRowid`: the
- * highest rowid ever used; restored from a different moment): it is rebuilt from the
- * messages. Returns the rowid indexed so far.
+ * messages database, or claims rows or deletions the messages database never had
+ * (`latestRowid`: the highest rowid ever used; `lastDeletionNote`: the last search_purge
+ * seq; the messages restored from an earlier moment): it is rebuilt from the messages.
+ * Returns the rowid indexed so far.
  */
-export function prepareSearchIndex(db: Database.Database, owner: string, latestRowid: number): number {
+export function prepareSearchIndex(
+  db: Database.Database,
+  owner: string,
+  latestRowid: number,
+  lastDeletionNote: number,
+): number {
   if (predatesDeletions(db)) db.exec('DROP TABLE messages_search; DROP TABLE search_progress')
   db.exec(SCHEMA_SQL)
-  const progress = db.prepare('SELECT owner, indexed_rowid FROM search_progress WHERE id = 1').get() as
-    | { owner: string; indexed_rowid: number }
+  const progress = db.prepare('SELECT owner, indexed_rowid, purged_seq FROM search_progress WHERE id = 1').get() as
+    | { owner: string; indexed_rowid: number; purged_seq: number }
     | undefined
-  if (progress !== undefined && progress.owner === owner && progress.indexed_rowid <= latestRowid) {
+  if (
+    progress !== undefined &&
+    progress.owner === owner &&
+    progress.indexed_rowid <= latestRowid &&
+    progress.purged_seq <= lastDeletionNote
+  ) {
     return progress.indexed_rowid
   }
   db.transaction(() => {

@@ -78,14 +78,18 @@ const checkpoints = new Database(file, { timeout: 1000 })
 checkpoints.pragma('synchronous = FULL')
 
 const latest = messages.prepare('SELECT MAX(rowid) FROM messages').pluck()
-const meta = messages.prepare('SELECT store_id, max_rowid FROM store_meta WHERE id = 1').get() as {
-  store_id: string
-  max_rowid: number
-}
+const meta = messages
+  .prepare(
+    `SELECT store_id, max_rowid,
+       (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'search_purge') AS noted
+     FROM store_meta WHERE id = 1`,
+  )
+  .get() as { store_id: string; max_rowid: number; noted: number }
 let indexedUpTo = prepareSearchIndex(
   index,
   meta.store_id,
   Math.max(meta.max_rowid, (latest.get() as number | null) ?? 0),
+  meta.noted,
 )
 let purgedUpTo = index.prepare('SELECT purged_seq FROM search_progress WHERE id = 1').pluck().get() as number
 const purgeNotes = messages
