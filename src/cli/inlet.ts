@@ -16,7 +16,17 @@ import { stats } from './commands/stats.js'
 import { tail } from './commands/tail.js'
 import { vacuum } from './commands/vacuum.js'
 
-const COMMANDS: readonly Command[] = [serve, sign, send, tail, exportCommand, importCommand, stats, backup, vacuum]
+const COMMANDS: readonly Command[] = [
+  serve,
+  sign,
+  send,
+  tail,
+  exportCommand,
+  importCommand,
+  stats,
+  backup,
+  vacuum,
+]
 
 const OVERVIEW = `Usage: inlet <command> [options]
 

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
+import { searchIndexFile } from '../../storage/sqlite/search-index.js'
 import { OPTION_HELP, parseCommandLine } from '../args.js'
 import { CliError, type Command } from '../command.js'
-import { searchIndexFile } from '../../storage/sqlite/search-index.js'
 import { configFor, requireSupportedNode } from '../targets.js'
 
 const OPTIONS = { database: { type: 'string' } } as const
@@ -71,7 +71,9 @@ ${OPTION_HELP.help}`,
       const messages = db.prepare('SELECT count(*) FROM messages').pluck().get() as number
       const broken = db.prepare(BROKEN_TIES_SQL).pluck().get() as number
       if (broken > 0) {
-        db.transaction(() => db.exec('DELETE FROM sender_index; UPDATE index_progress SET indexed_rowid = 0'))()
+        db.transaction(() =>
+          db.exec('DELETE FROM sender_index; UPDATE index_progress SET indexed_rowid = 0'),
+        )()
         // An owner that matches no database: the search index is made again at the next start.
         const search = new Database(searchIndexFile(target.file), { timeout: BUSY_TIMEOUT_MS })
         try {

@@ -65,9 +65,9 @@ export function prepareSearchIndex(
 ): number {
   if (predatesDeletions(db)) db.exec('DROP TABLE messages_search; DROP TABLE search_progress')
   db.exec(SCHEMA_SQL)
-  const progress = db.prepare('SELECT owner, indexed_rowid, purged_seq FROM search_progress WHERE id = 1').get() as
-    | { owner: string; indexed_rowid: number; purged_seq: number }
-    | undefined
+  const progress = db
+    .prepare('SELECT owner, indexed_rowid, purged_seq FROM search_progress WHERE id = 1')
+    .get() as { owner: string; indexed_rowid: number; purged_seq: number } | undefined
   if (
     progress !== undefined &&
     progress.owner === owner &&
