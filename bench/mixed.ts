@@ -52,7 +52,8 @@ client browsing the read API at the same time (varied searches, sender pages, st
 request at a time, 100 ms apart). Runs, in this order: the bare-Fastify ceiling at the same
 rate (the baseline), then Inlet on a fresh database and on a copy of --db, each without and
 with the browsing client, and on the copy with a client exporting it whole again and again
-(GET /export); then, on a fresh database, with forwarding on (to a local
+(GET /export), and on the copy while RETENTION_DAYS has the retention job delete its older
+half (500,000 rows of a million); then, on a fresh database, with forwarding on (to a local
 receiver) and one client following /events/stream, open loop and closed loop (--concurrency
 senders as fast as answers come), each against the same run without them. Writes the
 "## Mixed load" section of bench/RESULTS.md (or "## Mixed load on PostgreSQL").
@@ -93,6 +94,8 @@ interface Scenario {
   exporting: boolean
   /** Forwarding to a local receiver on, and one client following /events/stream. */
   attached: boolean
+  /** RETENTION_DAYS set so that the older half of the large copy is deleted while webhooks arrive. */
+  retention?: boolean
   /** open: --rate per second from the schedule; closed: --concurrency senders, each waiting for its answer. */
   loop: 'open' | 'closed'
 }
@@ -122,7 +125,12 @@ interface Result {
   streamLagMs: number[]
   /** Seconds after the last webhook until both consumers had every acknowledged message (null: never). */
   drainedAfterS: number | null
+  /** Messages the retention job deleted by the end of the run (retention runs), and when it had deleted all of them. */
+  retentionDeleted: number | null
 }
+
+/** The large dataset's timestamps rise evenly over 2025 (lib/dataset.ts): the older half is before this. */
+const RETENTION_CUTOFF_MS = Date.parse('2025-07-02T12:00:00Z')
 
 /** What the browsing client asks about: words and senders that exist in the data. */
 interface Vocabulary {
@@ -299,6 +307,9 @@ async function runScenario(scenario: Scenario, options: Options, workDir: string
     }
     env.DATABASE_URL = `sqlite:///${sqliteFile}`
   }
+  if (scenario.retention) {
+    env.RETENTION_DAYS = String(Math.floor((Date.now() - RETENTION_CUTOFF_MS) / 86_400_000))
+  }
   const port = await freePort()
   env.PORT = String(port)
   const server = await startServer({
@@ -337,6 +348,7 @@ async function runScenario(scenario: Scenario, options: Options, workDir: string
       await stream.close()
     }
     result.peakRssMiB = peakRssKiB(server.pid) / 1024
+    if (scenario.retention) result.retentionDeleted = await deletedByRetention(port)
     const exit = await stopServer(server)
     if (exit !== 0) throw new HarnessError(`${scenario.name}: the server exited with ${exit}`)
     if (sqliteFile !== null) result.missing = countMissing(sqliteFile, result.acknowledged)
@@ -376,6 +388,7 @@ async function drive(
     deliveryLagMs: [],
     streamLagMs: [],
     drainedAfterS: null,
+    retentionDeleted: null,
   }
   const intervalMs = 1000 / options.rate
   const startedAt = performance.now()
@@ -481,6 +494,12 @@ async function drive(
   await Promise.all([...inFlight, browsing, exporting])
   agent.destroy()
   return result
+}
+
+async function deletedByRetention(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith('messages_deleted_total{reason="retention"} '))
+  return line === undefined ? 0 : Number(line.split(' ')[1])
 }
 
 function countMissing(file: string, ids: string[]): number {
@@ -635,6 +654,20 @@ async function main(argv: string[]): Promise<number> {
       loop: 'open',
     })
   }
+  // A retention run deleting the older half of the large copy (500,000 rows of a million)
+  // while webhooks arrive, against the same run without it.
+  if (options.db !== null) {
+    scenarios.push({
+      name: `Inlet, ${displayPath(options.db)} copy, retention deleting its older half`,
+      server: 'inlet',
+      data: 'large',
+      browsing: false,
+      exporting: false,
+      attached: false,
+      loop: 'open',
+      retention: true,
+    })
+  }
   // Forwarding and a stream client against the same runs without them.
   const fresh = { server: 'inlet', data: 'fresh', browsing: false, exporting: false } as const
   scenarios.push(
@@ -663,6 +696,8 @@ async function main(argv: string[]): Promise<number> {
       results.push(result)
       const ceilingP99 = percentile(results[0]?.webhookMs ?? [], 99) || 1
       progress(`  ${row(result, ceilingP99).join(' | ')}`)
+      if (result.retentionDeleted !== null)
+        progress(`  retention deleted ${result.retentionDeleted} messages`)
       if (result.slowestReads.length > 0) progress(`  slowest reads: ${slowest(result)}`)
     }
   } finally {
@@ -697,6 +732,13 @@ async function main(argv: string[]): Promise<number> {
       ...results
         .filter((r) => r.slowestReads.length > 0)
         .map((r) => `- slowest reads, ${r.scenario.name}: ${slowest(r)}`),
+      ...results
+        .filter((r) => r.retentionDeleted !== null)
+        .map(
+          (r) =>
+            `- ${r.scenario.name}: the retention job (RETENTION_DAYS, default chunks of 500 rows, 10 ms apart) had deleted ` +
+            `${r.retentionDeleted} messages when the run ended (${options.warmupS + options.durationS} s after the server started)`,
+        ),
       '',
       '### Forwarding and the event stream',
       '',

@@ -20,12 +20,12 @@ test('a wrong method on a known path answers 405 {"detail":"Method Not Allowed"}
   const cases: [string, string, string][] = [
     ['GET', '/webhook', 'POST'],
     ['PUT', '/webhook', 'POST'],
-    ['POST', '/messages', 'GET, HEAD'],
+    ['POST', '/messages', 'GET, DELETE, HEAD'],
     ['DELETE', '/stats', 'GET, HEAD'],
     ['POST', '/health/live', 'GET, HEAD'],
     ['PATCH', '/health/ready', 'GET, HEAD'],
     ['POST', '/metrics', 'GET, HEAD'],
-    ['TRACE', '/messages', 'GET, HEAD'],
+    ['TRACE', '/messages', 'GET, DELETE, HEAD'],
   ]
   for (const [method, url, allow] of cases) {
     const response = await app.inject({

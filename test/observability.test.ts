@@ -10,7 +10,7 @@ test('every request writes exactly one JSON access line with the contract fields
   await app.inject({ method: 'GET', url: '/messages?limit=5&q=secret-query' })
   await app.inject({ method: 'GET', url: '/stats' })
   await app.inject({ method: 'GET', url: '/nowhere?x=1' })
-  await app.inject({ method: 'DELETE', url: '/messages' })
+  await app.inject({ method: 'PUT', url: '/messages' })
   const lines = testApp.accessLines()
   assert.equal(lines.length, 4)
   assert.deepEqual(
@@ -19,7 +19,7 @@ test('every request writes exactly one JSON access line with the contract fields
       ['GET', '/messages', 200],
       ['GET', '/stats', 200],
       ['GET', '/nowhere', 404],
-      ['DELETE', '/messages', 405],
+      ['PUT', '/messages', 405],
     ],
   )
   for (const line of lines) {

@@ -492,7 +492,7 @@ test('GET /messages/{message_id} answers a /webhook message with source webhook 
   const missing = await get(testApp, '/messages/nope')
   assert.equal(missing.statusCode, 404)
   assert.deepEqual(missing.json(), { detail: 'Not Found' })
-  assert.equal((await testApp.app.inject({ method: 'DELETE', url: '/messages/nope' })).statusCode, 405)
+  assert.equal((await testApp.app.inject({ method: 'PUT', url: '/messages/nope' })).statusCode, 405)
 })
 
 test('GET /statuses lists current statuses in (updated_at, message_id) order with filters, an exact total and a Link cursor', async (t) => {
