@@ -117,7 +117,7 @@ const DEFAULTS = {
   // Meta retries a webhook for up to 7 days: a month covers it with room to spare.
   TOMBSTONE_DAYS: '30',
   RETENTION_INTERVAL_S: '3600',
-  RETENTION_CHUNK_ROWS: '500',
+  RETENTION_CHUNK_ROWS: '100',
   RETENTION_PAUSE_MS: '10',
 } as const
 

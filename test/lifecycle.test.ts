@@ -92,6 +92,7 @@ test('DELETE /messages/{id} answers 204 then 404; the message is gone from every
   assert.equal(await metricValue(app, 'messages_deleted_total{reason="single"}'), 1)
   const line = testApp.logs().find((l) => l.msg === 'message deletion' && l.deleted === 1)
   assert.ok(line, 'one log line with the count')
+  assert.equal(line.request_id, first.headers['x-request-id'])
   assert.ok(!JSON.stringify(line).includes('secret'), 'never the content')
 })
 

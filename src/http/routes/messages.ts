@@ -146,7 +146,7 @@ export async function messageAdminRoutes(
       const id = request.params.message_id
       const deleted = id.includes('\0') ? 0 : await deps.store.delete({ reason: 'single', messageId: id })
       deps.metrics.countDeleted('single', deleted)
-      request.log.info({ reason: 'single', deleted }, 'message deletion')
+      request.log.info({ request_id: request.id, reason: 'single', deleted }, 'message deletion')
       if (deleted === 0) throw new AppError('not_found', 'Not Found')
       return reply.code(204).send()
     },
@@ -171,7 +171,7 @@ export async function messageAdminRoutes(
     async (request) => {
       const from = msisdnParameter(request.query.from)
       const deleted = from.includes('\0') ? 0 : await eraseSender(deps.store, from, deps.metrics)
-      request.log.info({ reason: 'erasure', deleted }, 'erasure')
+      request.log.info({ request_id: request.id, reason: 'erasure', deleted }, 'erasure')
       return { deleted }
     },
   )
