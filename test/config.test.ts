@@ -30,7 +30,7 @@ test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0
     eventsHeartbeatMs: 10000,
     adminToken: null,
     forward: null,
-    lifecycle: { retentionDays: null, tombstoneDays: 30, intervalMs: 3_600_000, chunkRows: 100, pauseMs: 10 },
+    lifecycle: { retentionDays: null, tombstoneDays: 30, intervalMs: 3_600_000, chunkRows: 100, pauseMs: 100 },
   })
   assert.ok(Object.isFrozen(config))
 })
@@ -89,7 +89,7 @@ test('RETENTION_DAYS 0 or unset keeps messages forever; tombstones are kept at l
   assert.equal(loadConfig({ RETENTION_DAYS: '0' }).lifecycle.retentionDays, null)
   assert.deepEqual(
     loadConfig({ RETENTION_DAYS: '90', TOMBSTONE_DAYS: '7', RETENTION_INTERVAL_S: '60' }).lifecycle,
-    { retentionDays: 90, tombstoneDays: 7, intervalMs: 60_000, chunkRows: 100, pauseMs: 10 },
+    { retentionDays: 90, tombstoneDays: 7, intervalMs: 60_000, chunkRows: 100, pauseMs: 100 },
   )
   assert.throws(() => loadConfig({ TOMBSTONE_DAYS: '6' }), /TOMBSTONE_DAYS must be an integer from 7/)
   assert.throws(() => loadConfig({ RETENTION_DAYS: '-1' }), /RETENTION_DAYS/)
