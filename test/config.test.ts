@@ -30,7 +30,13 @@ test('defaults: SQLite at data/app.db under the working directory, INFO, 0.0.0.0
     eventsHeartbeatMs: 10000,
     adminToken: null,
     forward: null,
-    lifecycle: { retentionDays: null, tombstoneDays: 30, intervalMs: 3_600_000, chunkRows: 100, pauseMs: 100 },
+    lifecycle: {
+      retentionDays: null,
+      tombstoneDays: 30,
+      intervalMs: 3_600_000,
+      chunkRows: 100,
+      pauseMs: 100,
+    },
   })
   assert.ok(Object.isFrozen(config))
 })

@@ -7,7 +7,7 @@ import { StorageUnavailableError } from '../src/errors.js'
 import type { Message } from '../src/storage/message-store.js'
 import { openForwardDatabase } from '../src/storage/sqlite/forward-database.js'
 import { MIGRATIONS } from '../src/storage/sqlite/migrations.js'
-import type { SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js'
+import { SqliteMessageStore, type SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js'
 import { FORWARD_SECRET, startReceiver } from './helpers/receiver.js'
 import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
 import { tempSqliteStore } from './helpers/test-database.js'
@@ -244,4 +244,57 @@ test('a messages database restored from its own earlier backup, beside a newer d
     ['1', '2'],
     'the restored feed: its one event, then the new one at the next position',
   )
+})
+
+test('a database and search file from before deletions are upgraded: the last row deleted, a new one takes a fresh rowid, every index stays exact', async (t) => {
+  const dir = tempDir(t)
+  const file = path.join(dir, 'old.db')
+  // The schema as it was before migration 9, filled behind the store's back.
+  const old = new Database(file)
+  old.pragma('journal_mode = WAL')
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)')
+  for (const migration of MIGRATIONS.filter((m) => m.version <= 8)) {
+    old.exec(migration.sql)
+    old.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(migration.version, '2025-01-01T00:00:00Z')
+  }
+  const insert = old.prepare(
+    `INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, ts_key, text, created_at)
+     VALUES (?, ?, '+9', ?, ?, ?, '2025-01-01T00:00:00.000Z')`,
+  )
+  for (let i = 1; i <= 300; i++) {
+    const ts = `2025-01-01T00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`
+    insert.run(`old-${i}`, `+${i % 3}`, ts, ts.slice(0, 19), i % 2 ? `odd words ${i}` : `even words ${i}`)
+  }
+  const owner = old.prepare('SELECT store_id FROM store_meta').pluck().get() as string
+  old.close()
+  // Its search file in the old format (contentless, no deletion by rowid), fully indexed.
+  const search = new Database(path.join(dir, 'old.search.db'))
+  search.exec(`CREATE VIRTUAL TABLE messages_search USING fts5(body, content = '', columnsize = 0, tokenize = 'trigram case_sensitive 1');
+    CREATE TABLE search_progress (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, indexed_rowid INTEGER NOT NULL);`)
+  search.prepare('INSERT INTO search_progress VALUES (1, ?, 300)').run(owner)
+  search.close()
+
+  const store = await SqliteMessageStore.open({ file })
+  t.after(() => store.close())
+  await store.rebuildDerived() // the counters and indexes of the rows loaded behind its back
+  const count = async (q: { from?: string; q?: string }) =>
+    (await store.list({ limit: 1, offset: 0, ...q })).total
+  assert.equal(await count({ q: 'odd words' }), 150)
+  // The last row (the highest rowid) goes, then a new message arrives: it must not take that rowid.
+  assert.equal(await store.delete({ reason: 'single', messageId: 'old-300' }), 1)
+  assert.equal(await store.insert({ ...msg('new-1', 'even words new'), from: '+0' }), 'created')
+  await store.rebuildDerived() // indexes caught up to the new row
+  const db = new Database(file, { readonly: true })
+  t.after(() => db.close())
+  assert.equal(db.prepare("SELECT rowid FROM messages WHERE message_id = 'new-1'").pluck().get(), 301)
+  assert.equal(await count({ q: 'even words' }), 150) // 150 even, one deleted, one new
+  assert.equal(await count({ from: '+0' }), 100) // 100 old (300 was one of them) + the new one
+  assert.equal((await store.list({ limit: 5, offset: 0, from: '+0', q: 'new' })).data[0]?.message_id, 'new-1')
+  assert.equal((await store.stats()).total_messages, 300)
+  // The search file was made again in the format that drops a row by rowid, and has dropped it.
+  const index = new Database(path.join(dir, 'old.search.db'), { readonly: true })
+  t.after(() => index.close())
+  const schema = index.prepare("SELECT sql FROM sqlite_schema WHERE name = 'messages_search'").pluck().get()
+  assert.match(String(schema), /contentless_delete = 1/)
+  assert.equal(index.prepare('SELECT purged_seq FROM search_progress').pluck().get(), 1)
 })
