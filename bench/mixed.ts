@@ -736,7 +736,7 @@ async function main(argv: string[]): Promise<number> {
         .filter((r) => r.retentionDeleted !== null)
         .map(
           (r) =>
-            `- ${r.scenario.name}: the retention job (RETENTION_DAYS, default chunks of 500 rows, 10 ms apart) had deleted ` +
+            `- ${r.scenario.name}: the retention job (RETENTION_DAYS, its default pace) had deleted ` +
             `${r.retentionDeleted} messages when the run ended (${options.warmupS + options.durationS} s after the server started)`,
         ),
       '',

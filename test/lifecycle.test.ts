@@ -152,6 +152,34 @@ test("DELETE /messages?from= erases one sender's messages and answers how many; 
   assert.ok(deleted.every((e) => e.data.reason === 'erasure'))
 })
 
+test('a cursor whose row was deleted resumes at the next row in order; offsets count only what remains', async (t) => {
+  const testApp = await createTestApp(t, { env: ENV })
+  const { app } = testApp
+  const bodies = Array.from({ length: 9 }, (_, i) =>
+    message({ message_id: `k${i}`, ts: `2025-03-0${i + 1}T00:00:00Z` }),
+  )
+  for (const body of bodies) await postSigned(app, body)
+  const first = await app.inject({ method: 'GET', url: '/messages?limit=3' })
+  assert.deepEqual(
+    first.json().data.map((m: Message) => m.message_id),
+    ['k0', 'k1', 'k2'],
+  )
+  const next = (/<([^>]+)>/.exec(first.headers.link as string) as RegExpExecArray)[1] as string
+  // The cursor's own row and the one after it go.
+  for (const id of ['k2', 'k3']) assert.equal((await deleteOne(testApp, id)).statusCode, 204)
+  const second = (await app.inject({ method: 'GET', url: next })).json()
+  assert.deepEqual(
+    second.data.map((m: Message) => m.message_id),
+    ['k4', 'k5', 'k6'],
+  )
+  assert.equal(second.total, 7)
+  const byOffset = (await app.inject({ method: 'GET', url: '/messages?limit=3&offset=3' })).json()
+  assert.deepEqual(
+    byOffset.data.map((m: Message) => m.message_id),
+    ['k5', 'k6', 'k7'],
+  )
+})
+
 test('the admin deletions answer 403 while ADMIN_TOKEN is unset', async (t) => {
   const { app } = await createTestApp(t)
   assert.equal((await app.inject({ method: 'DELETE', url: '/messages/x' })).statusCode, 403)
