@@ -520,7 +520,7 @@ test('backup copies a live SQLite database under write load: intact, with every 
   })
 })
 
-test('vacuum on a live database after deletions: the file shrinks, writes meanwhile are acknowledged, every answer stays exact', async (t) => {
+test('vacuum on a live database after deletions: the database shrinks, writes meanwhile are acknowledged, every answer stays exact', async (t) => {
   let server: Awaited<ReturnType<typeof startServer>> | undefined
   let writing = true
   const dir = tempDir(t, async () => {

@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises'
 import { searchIndexFile } from '../../storage/sqlite/search-index.js'
 import { OPTION_HELP, parseCommandLine } from '../args.js'
 import { CliError, type Command } from '../command.js'
@@ -29,8 +28,9 @@ Runs VACUUM on the SQLite database at --database, which may be in use by a serve
 file is rewritten without the pages deleted messages left free. Webhooks wait while it
 runs (their batch waits for the write lock, up to SQLITE_BUSY_TIMEOUT_MS, 5 s by default):
 measured at about 5 s per million messages, so run it when traffic is quiet, or raise
-SQLITE_BUSY_TIMEOUT_MS for the while. Prints
-  vacuum: <bytes before> → <bytes after>, N messages, indexes checked
+SQLITE_BUSY_TIMEOUT_MS for the while. Prints the database's size before and after (the file
+itself shrinks at the next complete checkpoint, at once when no server is writing)
+  vacuum: <MB before> → <MB after>, N messages, indexes checked
 
 The search and sender indexes are keyed by messages.rowid. SQLite keeps the rowids of a
 table that has an index when it vacuums (messages always has its primary key's), and
@@ -59,15 +59,21 @@ ${OPTION_HELP.help}`,
       throw new CliError(`cannot open ${target.file} as an Inlet database: ${(error as Error).message}`)
     }
     try {
-      const before = (await stat(target.file)).size
+      // The database's size in pages, not the file's: in WAL mode the file itself shrinks
+      // when a checkpoint completes, which a server writing meanwhile may delay.
+      const size = () =>
+        (db.pragma('page_count', { simple: true }) as number) *
+        (db.pragma('page_size', { simple: true }) as number)
+      const before = size()
       try {
         db.exec('VACUUM')
-        // In WAL mode the rewritten pages sit in the WAL: copy them into the file now.
+        // In WAL mode the rewritten pages sit in the WAL: copy them into the file now if the
+        // server lets it (else its own checkpoints do, moments later).
         db.pragma('wal_checkpoint(TRUNCATE)')
       } catch (error) {
         throw new CliError(`VACUUM failed: ${(error as Error).message}`)
       }
-      const after = (await stat(target.file)).size
+      const after = size()
       const messages = db.prepare('SELECT count(*) FROM messages').pluck().get() as number
       const broken = db.prepare(BROKEN_TIES_SQL).pluck().get() as number
       if (broken > 0) {

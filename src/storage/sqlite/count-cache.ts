@@ -3,10 +3,11 @@ import type { KnownCount } from './message-reader.js'
 /**
  * Remembers exact counts of filtered messages, least recently used first out.
  *
- * Messages are append-only (never updated, never deleted) and take rising rowids, so the
- * number of rows up to rowid M that match a filter never changes: a later count only has
- * to add the matches among the rows written since M. This is what keeps the total of a
- * search for a very common word cheap after its first request.
+ * Messages are never updated and take rising rowids that are never reused, so until a
+ * deletion the number of rows up to rowid M that match a filter never changes: a later
+ * count only has to add the matches among the rows written since M. A deletion raises the
+ * epoch every count carries (KnownCount), and a count from an older epoch is not used. This
+ * is what keeps the total of a search for a very common word cheap after its first request.
  */
 export class CountCache {
   private readonly entries = new Map<string, KnownCount>()

@@ -193,8 +193,9 @@ export class MessageReader {
 
   /**
    * A page of GET /messages. `known` is a count remembered for the same filters (the store
-   * keeps them across reads and threads): messages are append-only with rising rowids, so
-   * the matches up to rowid M never change, and only rows written since are tested.
+   * keeps them across reads and threads): messages are never updated and take rising
+   * rowids, so between deletions the matches up to rowid M never change, and only rows
+   * written since are tested (KnownCount's epoch says whether a deletion came between).
    */
   list(query: MessageQuery, known: KnownCount | null): ListResult {
     for (;;) {
