@@ -231,31 +231,29 @@ export class MessageReader {
   }
 
   private listIn(view: View, query: MessageQuery, known: KnownCount | null): ListResult {
-    {
-      const f = this.filtersOf(query)
-      const senderRows = f.from === undefined ? undefined : this.senderRows(f.from)
-      if (senderRows === 0) return { page: { data: [], total: 0 }, counted: null } // at once, whatever else
-      const unfiltered = f.from === undefined && f.sinceKey === undefined && f.folded === undefined
-      const bySenderOnly = f.from !== undefined && f.sinceKey === undefined && f.folded === undefined
-      if (unfiltered || bySenderOnly) {
-        // The counters are exact: no count at all.
-        const total = unfiltered ? (this.statements.total.get() as number) : (senderRows as number)
-        const page = bySenderOnly
-          ? this.senderWalkPage(f, view, query, total)
-          : this.timeWalkPage(f, query, total)
-        return { page, counted: null }
-      }
-      const probe = new SizeProbe(this, f, view, senderRows)
-      const counted = this.exactCount(f, view, known, probe)
-      const total = counted.count
-      if (total === 0) return { page: { data: [], total }, counted }
-      const sizes = { total, rangeRows: probe.rangeRows(), senderRows, end: query.offset + query.limit }
-      const plan = choosePagePlan({
-        ...sizes,
-        indexMatches: f.indexed ? probe.planMatches(total, indexMatchesWorthKnowing(sizes)) : undefined,
-      })
-      return { page: this.planPage(plan, f, view, query, total), counted }
+    const f = this.filtersOf(query)
+    const senderRows = f.from === undefined ? undefined : this.senderRows(f.from)
+    if (senderRows === 0) return { page: { data: [], total: 0 }, counted: null } // at once, whatever else
+    const unfiltered = f.from === undefined && f.sinceKey === undefined && f.folded === undefined
+    const bySenderOnly = f.from !== undefined && f.sinceKey === undefined && f.folded === undefined
+    if (unfiltered || bySenderOnly) {
+      // The counters are exact: no count at all.
+      const total = unfiltered ? (this.statements.total.get() as number) : (senderRows as number)
+      const page = bySenderOnly
+        ? this.senderWalkPage(f, view, query, total)
+        : this.timeWalkPage(f, query, total)
+      return { page, counted: null }
     }
+    const probe = new SizeProbe(this, f, view, senderRows)
+    const counted = this.exactCount(f, view, known, probe)
+    const total = counted.count
+    if (total === 0) return { page: { data: [], total }, counted }
+    const sizes = { total, rangeRows: probe.rangeRows(), senderRows, end: query.offset + query.limit }
+    const plan = choosePagePlan({
+      ...sizes,
+      indexMatches: f.indexed ? probe.planMatches(total, indexMatchesWorthKnowing(sizes)) : undefined,
+    })
+    return { page: this.planPage(plan, f, view, query, total), counted }
   }
 
   private filtersOf(query: MessageQuery): Filters {
