@@ -157,15 +157,15 @@ const INSERT_BATCH_SQL = `
  * deletes at the same moment is deleted (and counted) by one of them only.
  */
 function deleteSql(target: DeletionTarget): string {
-  const doomed = {
-    single: 'message_id = $1 AND $4::int > 0',
-    erasure: 'message_id IN (SELECT message_id FROM messages WHERE from_msisdn = $1 LIMIT $4)',
-    retention:
-      'message_id IN (SELECT message_id FROM messages WHERE ts_key < $1 ORDER BY ts_key, message_id LIMIT $4)',
+  const rows = {
+    single: 'message_id = $1',
+    erasure: 'from_msisdn = $1',
+    retention: 'ts_key < $1 ORDER BY ts_key, message_id',
   }[target.reason]
   return `
     WITH gone AS (
-      DELETE FROM messages WHERE ${doomed} RETURNING message_id, from_msisdn
+      DELETE FROM messages WHERE message_id IN (SELECT message_id FROM messages WHERE ${rows} LIMIT $4)
+      RETURNING message_id, from_msisdn
     ), buried AS (
       INSERT INTO tombstones (message_id) SELECT message_id FROM gone WHERE $3 ORDER BY message_id
       ON CONFLICT (message_id) DO NOTHING
