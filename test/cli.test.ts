@@ -578,6 +578,50 @@ test('vacuum on a live database after deletions: the database shrinks, writes me
   await checkExact(base, await storedMessages(file), [{ from: '+2' }, { from: '+1', q: 'new' }])
 })
 
+test('vacuum finding an index entry whose rowid no longer names its message empties the indexes and exits 1', async (t) => {
+  const dir = tempDir(t)
+  const file = path.join(dir, 'app.db')
+  const url = `sqlite:///${file}`
+  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: url })
+  const base = `http://127.0.0.1:${server.port}`
+  await waitForHttp(`${base}/health/ready`)
+  for (let i = 0; i < 20; i++) await post(base, JSON.stringify(message({ text: `words ${i}` })))
+  await new Promise((resolve) => setTimeout(resolve, 300)) // both indexes catch up
+  server.child.kill('SIGTERM')
+  await server.exited
+  // What a VACUUM that renumbered rows would leave: an entry naming another message's rowid.
+  const db = new Database(file)
+  db.exec('UPDATE sender_index SET row = row + 1000 WHERE row = (SELECT min(row) FROM sender_index)')
+  db.close()
+  const result = await runCli(['vacuum', '--database', url])
+  assert.deepEqual(result, {
+    code: 1,
+    stdout: '',
+    stderr:
+      'inlet vacuum: VACUUM renumbered rows (index entries that no longer matched: 1); the indexes were emptied: restart the server to rebuild them\n',
+  })
+  const after = new Database(file, { readonly: true })
+  t.after(() => after.close())
+  assert.equal(after.prepare('SELECT count(*) FROM sender_index').pluck().get(), 0)
+  assert.equal(after.prepare('SELECT indexed_rowid FROM index_progress').pluck().get(), 0)
+  const search = new Database(path.join(dir, 'app.search.db'), { readonly: true })
+  t.after(() => search.close())
+  assert.equal(search.prepare('SELECT owner FROM search_progress').pluck().get(), 'renumbered')
+  // Restarted, the server rebuilds both and answers as before.
+  const again = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: url })
+  t.after(async () => {
+    again.child.kill('SIGKILL')
+    await again.exited
+  })
+  const againBase = `http://127.0.0.1:${again.port}`
+  await waitForHttp(`${againBase}/health/ready`)
+  for (let i = 0; after.prepare('SELECT count(*) FROM sender_index').pluck().get() !== 20; i++) {
+    assert.ok(i < 200, 'the sender index was never rebuilt')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  await checkExact(againBase, await storedMessages(file), [{ from: '+919876543210', q: 'words 1' }])
+})
+
 test('backup of PostgreSQL exits 1 and points to pg_dump', async () => {
   assert.deepEqual(
     await runCli(['backup', '--out', 'x.db'], { env: { DATABASE_URL: 'postgres://db/inlet' } }),

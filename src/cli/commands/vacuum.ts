@@ -88,7 +88,7 @@ ${OPTION_HELP.help}`,
           search.close()
         }
         throw new CliError(
-          `VACUUM renumbered rows (${broken} index entries no longer matched); the indexes were emptied: restart the server to rebuild them`,
+          `VACUUM renumbered rows (index entries that no longer matched: ${broken}); the indexes were emptied: restart the server to rebuild them`,
         )
       }
       context.stdout.write(
