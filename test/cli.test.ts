@@ -34,6 +34,40 @@ function post(base: string, raw: string | Buffer) {
   })
 }
 
+/**
+ * Clients posting webhooks one after another until stopped (a refused connection stops
+ * them too): what each was answered, and the ids answered 200.
+ */
+function keepPosting(
+  base: string,
+  clients: number,
+  body: (n: number) => Json = (n) => message({ message_id: `load-${n}` }),
+) {
+  let posting = true
+  let next = 0
+  const acknowledged: string[] = []
+  const statuses: number[] = []
+  const loop = async () => {
+    while (posting) {
+      next += 1
+      const sent = body(next)
+      const response = await post(base, JSON.stringify(sent)).catch(() => null)
+      if (response === null) return
+      statuses.push(response.status)
+      if (response.status === 200) acknowledged.push(sent.message_id as string)
+    }
+  }
+  const loops = Array.from({ length: clients }, loop)
+  return {
+    acknowledged,
+    statuses,
+    stop: async () => {
+      posting = false
+      await Promise.all(loops)
+    },
+  }
+}
+
 const ndjson = (...lines: (Json | string)[]) =>
   `${lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n')}\n`
 
@@ -463,37 +497,15 @@ test('stats prints GET /stats readably, and --json as received, with the read to
 })
 
 test('backup copies a live SQLite database under write load: intact, with every write acknowledged before it', async (t) => {
-  let server: Awaited<ReturnType<typeof startServer>> | undefined
-  let writing = true
-  const dir = tempDir(t, async () => {
-    writing = false
-    server?.child.kill('SIGKILL')
-    await server?.exited
-  })
-  const file = path.join(dir, 'app.db')
-  server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}` })
-  const base = `http://127.0.0.1:${server.port}`
-  await waitForHttp(`${base}/health/ready`)
+  const { base, file, url } = await readyServer(t)
+  const load = keepPosting(base, 3)
+  while (load.acknowledged.length < 200) await new Promise((resolve) => setTimeout(resolve, 20))
 
-  const acknowledged: string[] = []
-  let next = 0
-  const writer = async () => {
-    while (writing) {
-      next += 1
-      const id = `load-${next}`
-      const response = await post(base, JSON.stringify(message({ message_id: id })))
-      if (response.status === 200) acknowledged.push(id)
-    }
-  }
-  const writers = [writer(), writer(), writer()]
-  while (acknowledged.length < 200) await new Promise((resolve) => setTimeout(resolve, 20))
-
-  const before = [...acknowledged]
-  const out = path.join(dir, 'copy.db')
-  const result = await runCli(['backup', '--database', `sqlite:///${file}`, '--out', out])
-  const duringBackup = acknowledged.length - before.length
-  writing = false
-  await Promise.all(writers)
+  const before = [...load.acknowledged]
+  const out = path.join(path.dirname(file), 'copy.db')
+  const result = await runCli(['backup', '--database', url, '--out', out])
+  const duringBackup = load.acknowledged.length - before.length
+  await load.stop()
 
   assert.equal(result.code, 0, result.stderr)
   const summary = /^backup: (\d+) messages, (\d+) bytes → (.+)\n$/.exec(result.stdout)
@@ -513,7 +525,7 @@ test('backup copies a live SQLite database under write load: intact, with every 
     [],
   )
 
-  assert.deepEqual(await runCli(['backup', '--database', `sqlite:///${file}`, '--out', out]), {
+  assert.deepEqual(await runCli(['backup', '--database', url, '--out', out]), {
     code: 1,
     stdout: '',
     stderr: `inlet backup: ${out} exists already (--force replaces it)\n`,
@@ -521,17 +533,7 @@ test('backup copies a live SQLite database under write load: intact, with every 
 })
 
 test('vacuum on a live database after deletions: the database shrinks, writes meanwhile are acknowledged, every answer stays exact', async (t) => {
-  let server: Awaited<ReturnType<typeof startServer>> | undefined
-  let writing = true
-  const dir = tempDir(t, async () => {
-    writing = false
-    server?.child.kill('SIGKILL')
-    await server?.exited
-  })
-  const file = path.join(dir, 'app.db')
-  server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: `sqlite:///${file}`, ADMIN_TOKEN: 'a' })
-  const base = `http://127.0.0.1:${server.port}`
-  await waitForHttp(`${base}/health/ready`)
+  const { base, file, url } = await readyServer(t, { ADMIN_TOKEN: 'a' })
   const bodies = Array.from({ length: 4000 }, (_, i) =>
     // The erased sender's rows come first, together: their pages are freed whole.
     message({
@@ -557,34 +559,25 @@ test('vacuum on a live database after deletions: the database shrinks, writes me
   }
   assert.ok(freePages() > 0, 'the erasure left free pages')
 
-  const during: number[] = []
-  const writer = async () => {
-    while (writing) during.push((await post(base, JSON.stringify(message({ from: '+1' })))).status)
-  }
-  const writers = [writer(), writer()]
+  const load = keepPosting(base, 2, () => message({ from: '+1' }))
   await new Promise((resolve) => setTimeout(resolve, 50))
-  const result = await runCli(['vacuum', '--database', `sqlite:///${file}`])
-  writing = false
-  await Promise.all(writers)
+  const result = await runCli(['vacuum', '--database', url])
+  await load.stop()
   assert.equal(result.code, 0, result.stderr)
   const summary = /^vacuum: ([\d.]+) MB → ([\d.]+) MB, (\d+) messages, indexes checked\n$/.exec(result.stdout)
   assert.ok(summary, result.stdout)
   assert.ok(Number(summary[2]) < Number(summary[1]), result.stdout)
   assert.ok(
-    during.length > 0 && during.every((status) => status === 200),
-    `writes during the vacuum: ${during}`,
+    load.statuses.length > 0 && load.statuses.every((status) => status === 200),
+    `writes during the vacuum: ${load.statuses}`,
   )
   assert.equal(freePages(), 0)
   await checkExact(base, await storedMessages(file), [{ from: '+2' }, { from: '+1', q: 'new' }])
 })
 
 test('vacuum finding an index entry whose rowid no longer names its message empties the indexes and exits 1', async (t) => {
-  const dir = tempDir(t)
-  const file = path.join(dir, 'app.db')
-  const url = `sqlite:///${file}`
-  const server = await startServer({ WEBHOOK_SECRET: SECRET, DATABASE_URL: url })
-  const base = `http://127.0.0.1:${server.port}`
-  await waitForHttp(`${base}/health/ready`)
+  const server = await readyServer(t)
+  const { base, file, url } = server
   for (let i = 0; i < 20; i++) await post(base, JSON.stringify(message({ text: `words ${i}` })))
   await new Promise((resolve) => setTimeout(resolve, 300)) // both indexes catch up
   server.child.kill('SIGTERM')
@@ -604,7 +597,7 @@ test('vacuum finding an index entry whose rowid no longer names its message empt
   t.after(() => after.close())
   assert.equal(after.prepare('SELECT count(*) FROM sender_index').pluck().get(), 0)
   assert.equal(after.prepare('SELECT indexed_rowid FROM index_progress').pluck().get(), 0)
-  const search = new Database(path.join(dir, 'app.search.db'), { readonly: true })
+  const search = new Database(path.join(path.dirname(file), 'app.search.db'), { readonly: true })
   t.after(() => search.close())
   assert.equal(search.prepare('SELECT owner FROM search_progress').pluck().get(), 'renumbered')
   // Restarted, the server rebuilds both and answers as before.

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Message } from '../src/storage/message-store.js'
 import type { InletStore } from '../src/storage/open-store.js'
 import { randomMessages } from './helpers/reference.js'
-import { createTestApp, metricValue, postSigned } from './helpers/test-app.js'
+import { createTestApp, metricValue, postSigned, storeBulk } from './helpers/test-app.js'
 
 /** Every item of GET /messages for a query string, paged to the end by its Link cursor. */
 async function pagedToTheEnd(app: FastifyInstance, query: string): Promise<Message[]> {
@@ -162,15 +162,7 @@ test('export refuses a bad format or filter with a 422, and sits behind READ_API
 test('a client that leaves mid-export ends the reading; the store keeps serving', async (t) => {
   const { app, store } = await createTestApp(t, { discardLogs: true })
   const rows = 30_000
-  const messages = Array.from({ length: rows }, (_, i) => ({
-    message_id: `x${String(i).padStart(6, '0')}`,
-    from: '+1',
-    to: '+2',
-    ts: '2025-01-01T00:00:00Z',
-    text: 'y'.repeat(200),
-  }))
-  for (let i = 0; i < rows; i += 1000)
-    await store.ingest({ messages: messages.slice(i, i + 1000), statuses: [] })
+  await storeBulk(store, 'x', rows)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
 

@@ -10,7 +10,7 @@ import { QueryTimeoutError, StorageUnavailableError } from '../src/errors.js'
 import type { Message, MessagePage, MessageQuery } from '../src/storage/message-store.js'
 import type { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { referencePage } from './helpers/reference.js'
-import { createTestApp, message, postSigned, tempDir } from './helpers/test-app.js'
+import { createTestApp, message, postSigned, storeBulk, tempDir } from './helpers/test-app.js'
 import { tempSqliteStore } from './helpers/test-database.js'
 
 // The SQLite adapter's threads: one writer, a pool of readers (SQLITE_READ_THREADS, default
@@ -288,16 +288,7 @@ test('closing drains the writer: every insert queued before close is committed a
 test('an export the store cannot serve: 503 before the first byte, a cut response (never a complete one) mid-way', async (t) => {
   const testApp = await createTestApp(t, { env: { READ_TIMEOUT_MS: '300' } })
   const rows = 20_000
-  const messages = Array.from({ length: rows }, (_, i) => ({
-    message_id: `e${String(i).padStart(6, '0')}`,
-    from: '+1',
-    to: '+2',
-    ts: '2025-01-01T00:00:00Z',
-    text: 'z'.repeat(200),
-  }))
-  for (let i = 0; i < rows; i += 1000) {
-    await storeOf(testApp).ingest({ messages: messages.slice(i, i + 1000), statuses: [] })
-  }
+  await storeBulk(testApp.store, 'e', rows)
 
   // Every reader busy: the first page cannot be read, so nothing is sent but the error.
   const before = storeOf(testApp).faults.holdReaders(2, { deadline: false })

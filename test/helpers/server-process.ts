@@ -71,12 +71,14 @@ export async function waitForHttp(url: string, deadlineMs = 15_000): Promise<Res
 export async function startTestServer(
   t: Parameters<typeof tempDir>[0],
   env: Record<string, string> = { WEBHOOK_SECRET: 'testsecret' },
-): Promise<ServerProcess & { base: string }> {
+): Promise<ServerProcess & { base: string; file: string; url: string }> {
   let server: ServerProcess | undefined
   const dir = tempDir(t, async () => {
     server?.child.kill('SIGKILL')
     await server?.exited
   })
-  server = await startServer({ DATABASE_URL: `sqlite:///${path.join(dir, 'app.db')}`, ...env })
-  return { ...server, base: `http://127.0.0.1:${server.port}` }
+  const file = path.join(dir, 'app.db')
+  const url = `sqlite:///${file}`
+  server = await startServer({ DATABASE_URL: url, ...env })
+  return { ...server, base: `http://127.0.0.1:${server.port}`, file, url }
 }

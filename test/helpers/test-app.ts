@@ -88,6 +88,23 @@ export function message(
   }
 }
 
+/**
+ * Stores `count` messages of one sender with long texts straight through the store, in
+ * batches (a large table for export tests, quicker than signed requests). Ids are the
+ * prefix and a zero-padded number, so they sort in insertion order.
+ */
+export async function storeBulk(store: InletStore, prefix: string, count: number): Promise<void> {
+  const messages = Array.from({ length: count }, (_, i) => ({
+    message_id: `${prefix}${String(i).padStart(6, '0')}`,
+    from: '+1',
+    to: '+2',
+    ts: '2025-01-01T00:00:00Z',
+    text: prefix.repeat(200),
+  }))
+  for (let i = 0; i < count; i += 1000)
+    await store.ingest({ messages: messages.slice(i, i + 1000), statuses: [] })
+}
+
 /** A body as the bytes to send: a Buffer as is, a string as UTF-8, anything else as JSON. */
 export function bytesOf(body: unknown): Buffer {
   if (Buffer.isBuffer(body)) return body
