@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { signWebhookBody } from '../src/sources/webhook/signature.js'
 import { MIGRATIONS } from '../src/storage/postgres/migrations.js'
+import { PostgresMessageStore } from '../src/storage/postgres/postgres-store.js'
 import { type ServerProcess, startServer, waitForHttp } from './helpers/server-process.js'
 import { SECRET } from './helpers/test-app.js'
 import { adminQuery, freshSchema, POSTGRES_SKIP_REASON } from './helpers/test-database.js'
@@ -126,4 +127,53 @@ test('three replicas on one database store every message exactly once and answer
     migrations.rows.map((r) => r.version),
     MIGRATIONS.map((m) => m.version),
   )
+})
+
+test('three stores running retention at once on one database delete and count each row once', {
+  skip: POSTGRES_SKIP_REASON,
+}, async (t) => {
+  const { url } = await freshSchema(t)
+  const stores = await Promise.all(Array.from({ length: REPLICAS }, () => PostgresMessageStore.open({ url })))
+  t.after(() => Promise.all(stores.map((store) => store.close())))
+  const [first] = stores as [PostgresMessageStore]
+  const messages = Array.from({ length: 3000 }, (_, i) => ({
+    message_id: `r-${i}`,
+    from: `+${i % 7}`,
+    to: '+9',
+    ts: i % 3 === 0 ? '2025-06-01T00:00:00Z' : '2020-01-01T00:00:00Z',
+    text: `text ${i}`,
+  }))
+  for (let i = 0; i < messages.length; i += 500) {
+    await first.ingest({ messages: messages.slice(i, i + 500), statuses: [] })
+  }
+  // Each store deletes chunks of 50 until it finds none, all three at the same time.
+  const counted = await Promise.all(
+    stores.map(async (store) => {
+      let deleted = 0
+      for (;;) {
+        const chunk = await store.delete({ reason: 'retention', beforeKey: '2021-01-01T00:00:00', limit: 50 })
+        deleted += chunk
+        if (chunk === 0) return deleted
+      }
+    }),
+  )
+  assert.equal(
+    counted.reduce((a, b) => a + b, 0),
+    2000,
+  )
+  const kept = messages.filter((_, i) => i % 3 === 0)
+  const stats = await first.stats()
+  assert.equal(stats.total_messages, 1000)
+  assert.equal(stats.senders_count, 7)
+  const perSender = new Map<string, number>()
+  for (const m of kept) perSender.set(m.from, (perSender.get(m.from) ?? 0) + 1)
+  assert.deepEqual(
+    stats.messages_per_sender,
+    [...perSender]
+      .map(([from, count]) => ({ from, count }))
+      .sort((a, b) => b.count - a.count || (a.from < b.from ? -1 : 1)),
+  )
+  const deletedEvents = (await first.readEvents(0, 10_000)).filter((e) => e.type === 'message.deleted')
+  assert.equal(deletedEvents.length, 2000)
+  assert.equal(new Set(deletedEvents.map((e) => (e.data as { message_id: string }).message_id)).size, 2000)
 })
