@@ -84,6 +84,7 @@ test('an unexpected failure answers a generic 500; the cause goes to the log onl
     getStatus: failing,
     listStatuses: failing,
     stats: failing,
+    timeline: failing,
     readEvents: failing,
     feedHead: failing,
     onEvents: () => () => {},

@@ -21,6 +21,7 @@ const ENDPOINTS: Record<string, string[]> = {
   '/statuses': ['get'],
   '/statuses/{message_id}': ['get'],
   '/stats': ['get'],
+  '/stats/timeline': ['get'],
   '/events': ['get'],
   '/events/stream': ['get'],
   '/export': ['get'],
@@ -66,7 +67,15 @@ test('the document names the tokens this deployment checks', async (t) => {
     env: { READ_API_TOKEN: 'read-token', METRICS_TOKEN: 'metrics-token' },
   })
   const document = (await guarded.app.inject({ method: 'GET', url: '/openapi.json' })).json() as Document
-  for (const path of ['/messages', '/messages/{message_id}', '/stats', '/events', '/export', '/deliveries']) {
+  for (const path of [
+    '/messages',
+    '/messages/{message_id}',
+    '/stats',
+    '/stats/timeline',
+    '/events',
+    '/export',
+    '/deliveries',
+  ]) {
     assert.deepEqual(document.paths[path]?.get?.security, [{ readToken: [] }], path)
     assert.ok(document.paths[path]?.get?.responses['401'], path)
   }

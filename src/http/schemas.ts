@@ -121,6 +121,25 @@ export const StatsSchema = Type.Object({
   last_message_ts: Type.Union([Type.String(), Type.Null()]),
 })
 
+export const TimelineQuerySchema = Type.Object({
+  bucket: Type.Union([Type.Literal('day'), Type.Literal('hour')], {
+    default: 'day',
+    description: 'Group by the UTC day or hour of `ts`',
+  }),
+  buckets: QueryInteger(1, 744, 30),
+})
+export type TimelineQuery = Static<typeof TimelineQuerySchema>
+
+export const TimelineSchema = Type.Object({
+  bucket: Type.Union([Type.Literal('day'), Type.Literal('hour')]),
+  data: Type.Array(
+    Type.Object({
+      start: Type.String({ description: 'The bucket\'s first instant, `YYYY-MM-DDTHH:MM:SSZ`' }),
+      count: Type.Integer(),
+    }),
+  ),
+})
+
 export const StatusSchema = Type.Object({ status: Type.String() })
 
 export const ReadinessSchema = Type.Object({

@@ -1,4 +1,5 @@
 import type { MessageStatus } from '../domain/message-status.js'
+import type { Bucket, TimelinePoint } from '../domain/timeline.js'
 import type { ExportFormat } from '../export/formats.js'
 
 /** A message as the contract shows it; `text` is null when it was absent or null. */
@@ -145,6 +146,8 @@ export interface SenderCount {
   count: number
 }
 
+export type { Bucket, TimelinePoint }
+
 export interface Stats {
   total_messages: number
   senders_count: number
@@ -228,6 +231,8 @@ export interface MessageStore {
   getStatus(messageId: string): Promise<StatusDetail | null>
   listStatuses(query: StatusQuery): Promise<StatusPage>
   stats(): Promise<Stats>
+  /** Messages per bucket over the `buckets` buckets ending with the latest message's; [] when empty. */
+  timeline(bucket: Bucket, buckets: number): Promise<TimelinePoint[]>
   /** The position of the feed's last event (0 when empty): reading after it sees only later commits. */
   feedHead(): Promise<number>
   /** Events after position `after` (0: from the beginning), in commit order. */

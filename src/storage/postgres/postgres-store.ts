@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { statusRank } from '../../domain/message-status.js'
 import { foldCase } from '../../domain/text-search.js'
+import { BUCKET_KEY_LENGTH, type Bucket, bucketKeys, type TimelinePoint, timelinePoints } from '../../domain/timeline.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { StorageUnavailableError } from '../../errors.js'
 import { type ExportFormat, exportPage } from '../../export/formats.js'
@@ -805,6 +806,22 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       first_message_ts: row.first_ts,
       last_message_ts: row.last_ts,
     }
+  }
+
+  /** Two statements: the latest key (an index seek), then one range scan of the time index. */
+  async timeline(bucket: Bucket, buckets: number): Promise<TimelinePoint[]> {
+    const [last] = await this.query<{ ts_key: string }>(
+      'SELECT ts_key FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1',
+      [],
+    )
+    if (last === undefined) return []
+    const keys = bucketKeys(last.ts_key, bucket, buckets)
+    const rows = await this.query<{ key: string; count: number }>(
+      `SELECT substr(ts_key, 1, ${BUCKET_KEY_LENGTH[bucket]}) AS key, count(*)::int AS count
+       FROM messages WHERE ts_key >= $1 GROUP BY key`,
+      [keys[0] ?? last.ts_key],
+    )
+    return timelinePoints(keys, new Map(rows.map((row) => [row.key, row.count])))
   }
 
   async health(): Promise<StoreHealth> {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
+import { BUCKET_KEY_LENGTH, type Bucket, bucketKeys, type TimelinePoint, timelinePoints } from '../../domain/timeline.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { type MessageDetailRow, messageDetail } from '../detail-rows.js'
 import type {
@@ -129,6 +130,9 @@ export class MessageReader {
       ),
       senderCount: db.prepare('SELECT count FROM sender_counts WHERE from_msisdn = ?').pluck(),
       latest: db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
+      lastKey: db
+        .prepare('SELECT ts_key FROM messages INDEXED BY messages_by_time ORDER BY ts_key DESC, message_id DESC LIMIT 1')
+        .pluck(),
       searchProgress: db.prepare('SELECT indexed_rowid, purged_seq FROM search.search_progress WHERE id = 1'),
       // The last deletion note (search_purge) written, and the epoch of remembered counts.
       deletions: db.prepare(
@@ -188,6 +192,20 @@ export class MessageReader {
         first_message_ts: totals.first_ts,
         last_message_ts: totals.last_ts,
       }
+    })
+  }
+
+  /** GET /stats/timeline: one range scan of the time index over the window, in one snapshot. */
+  timeline(bucket: Bucket, buckets: number): TimelinePoint[] {
+    return this.snapshot(() => {
+      const last = this.statements.lastKey.get() as string | undefined
+      if (last === undefined) return []
+      const keys = bucketKeys(last, bucket, buckets)
+      const rows = this.cached(
+        `SELECT substr(ts_key, 1, ${BUCKET_KEY_LENGTH[bucket]}) AS key, count(*) AS count
+         FROM messages INDEXED BY messages_by_time WHERE ts_key >= ? GROUP BY key`,
+      ).all(keys[0] ?? last) as { key: string; count: number }[]
+      return timelinePoints(keys, new Map(rows.map((row) => [row.key, row.count])))
     })
   }
 

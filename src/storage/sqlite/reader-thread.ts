@@ -2,6 +2,7 @@
 // Long reads run here, at a lower priority than the thread that answers HTTP, so even on
 // one core they share the CPU instead of stalling acknowledgements.
 import { workerData } from 'piscina'
+import type { Bucket } from '../../domain/timeline.js'
 import { type ExportFormat, exportPage } from '../../export/formats.js'
 import type { DeliveryQuery } from '../../forwarding/delivery-store.js'
 import { lowerPriority } from '../../threads/idle-priority.js'
@@ -31,6 +32,7 @@ export type ReadTask =
   | { kind: 'list'; query: MessageQuery; known: KnownCount | null }
   | { kind: 'export'; query: MessageQuery; known: KnownCount | null; format: ExportFormat; first: boolean }
   | { kind: 'stats' }
+  | { kind: 'timeline'; bucket: Bucket; buckets: number }
   | { kind: 'message'; messageId: string }
   | { kind: 'status'; messageId: string }
   | { kind: 'statuses'; query: StatusQuery }
@@ -73,6 +75,8 @@ export default function read(task: ReadTask): unknown {
     }
     case 'stats':
       return reader.stats()
+    case 'timeline':
+      return reader.timeline(task.bucket, task.buckets)
     case 'message':
       return reader.getMessage(task.messageId)
     case 'status':

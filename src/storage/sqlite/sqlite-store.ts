@@ -3,6 +3,7 @@ import path from 'node:path'
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { foldCase } from '../../domain/text-search.js'
+import type { Bucket, TimelinePoint } from '../../domain/timeline.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { QueryTimeoutError, ReadsOverloadedError, StorageUnavailableError } from '../../errors.js'
 import type { ExportFormat } from '../../export/formats.js'
@@ -508,6 +509,10 @@ export class SqliteMessageStore implements MessageStore, DeliveryReads {
 
   async stats(): Promise<Stats> {
     return this.read<Stats>({ kind: 'stats' })
+  }
+
+  timeline(bucket: Bucket, buckets: number): Promise<TimelinePoint[]> {
+    return this.read({ kind: 'timeline', bucket, buckets })
   }
 
   getMessage(messageId: string): Promise<MessageDetail | null> {
