@@ -134,7 +134,7 @@ export const TimelineSchema = Type.Object({
   bucket: Type.Union([Type.Literal('day'), Type.Literal('hour')]),
   data: Type.Array(
     Type.Object({
-      start: Type.String({ description: 'The bucket\'s first instant, `YYYY-MM-DDTHH:MM:SSZ`' }),
+      start: Type.String({ description: "The bucket's first instant, `YYYY-MM-DDTHH:MM:SSZ`" }),
       count: Type.Integer(),
     }),
   ),

@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { statusRank } from '../../domain/message-status.js'
 import { foldCase } from '../../domain/text-search.js'
-import { BUCKET_KEY_LENGTH, type Bucket, bucketKeys, type TimelinePoint, timelinePoints } from '../../domain/timeline.js'
+import {
+  BUCKET_KEY_LENGTH,
+  type Bucket,
+  bucketKeys,
+  type TimelinePoint,
+  timelinePoints,
+} from '../../domain/timeline.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { StorageUnavailableError } from '../../errors.js'
 import { type ExportFormat, exportPage } from '../../export/formats.js'

@@ -1,6 +1,12 @@
 import type Database from 'better-sqlite3'
 import { foldCase } from '../../domain/text-search.js'
-import { BUCKET_KEY_LENGTH, type Bucket, bucketKeys, type TimelinePoint, timelinePoints } from '../../domain/timeline.js'
+import {
+  BUCKET_KEY_LENGTH,
+  type Bucket,
+  bucketKeys,
+  type TimelinePoint,
+  timelinePoints,
+} from '../../domain/timeline.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import { type MessageDetailRow, messageDetail } from '../detail-rows.js'
 import type {
@@ -131,7 +137,9 @@ export class MessageReader {
       senderCount: db.prepare('SELECT count FROM sender_counts WHERE from_msisdn = ?').pluck(),
       latest: db.prepare('SELECT MAX(rowid) FROM messages').pluck(),
       lastKey: db
-        .prepare('SELECT ts_key FROM messages INDEXED BY messages_by_time ORDER BY ts_key DESC, message_id DESC LIMIT 1')
+        .prepare(
+          'SELECT ts_key FROM messages INDEXED BY messages_by_time ORDER BY ts_key DESC, message_id DESC LIMIT 1',
+        )
         .pluck(),
       searchProgress: db.prepare('SELECT indexed_rowid, purged_seq FROM search.search_progress WHERE id = 1'),
       // The last deletion note (search_purge) written, and the epoch of remembered counts.
