@@ -9,6 +9,7 @@ import { answerClientError, handleError } from './http/errors.js'
 import { ADMIN_DISABLED, documentSecurity, registerOpenApi, UNAUTHORIZED } from './http/openapi.js'
 import { requestIdFor } from './http/request-id.js'
 import { contractSerializer } from './http/response-serializer.js'
+import { CONSOLE_BUILD, consoleRoutes } from './http/routes/console.js'
 import { deliveriesRoutes, deliveryAdminRoutes } from './http/routes/deliveries.js'
 import { eventsRoutes } from './http/routes/events.js'
 import { exportRoutes } from './http/routes/export.js'
@@ -40,6 +41,8 @@ export interface AppDeps {
   config: Config
   store: InletStore
   logger: Logger
+  /** The built console (tests point elsewhere); default: where `npm run build` writes it. */
+  consoleRoot?: string
 }
 
 const documentedOnly = () => true
@@ -128,6 +131,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(webhookRoutes, { config, store })
   app.register(whatsappRoutes, { config, store, metrics, logger })
   app.register(healthRoutes, { config, store })
+  // The page and its assets hold no data (and no token): open to all, like /docs. Its reads
+  // go through the routes below, with the token the page asks for.
+  app.register(consoleRoutes, {
+    root: deps.consoleRoot ?? CONSOLE_BUILD,
+    features: {
+      readToken: config.readApiToken !== null,
+      admin: config.adminToken !== null,
+      forwarding: config.forward !== null,
+    },
+  })
   // Everything that reads stored messages sits behind READ_API_TOKEN when it is set.
   app.register(async (reads) => {
     if (config.readApiToken !== null) {

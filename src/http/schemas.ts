@@ -273,3 +273,11 @@ export const textAnswer = (mediaType: string, description: string) => ({
   description,
   content: { [mediaType]: { schema: { type: 'string' } } },
 })
+
+// The answers' types, for clients written in TypeScript (the console imports these).
+export type MessagePageAnswer = Static<typeof MessagePageSchema>
+export type MessageDetailAnswer = Static<typeof MessageDetailSchema>
+export type StatusDetailAnswer = Static<typeof StatusDetailSchema>
+export type StatsAnswer = Static<typeof StatsSchema>
+export type TimelineAnswer = Static<typeof TimelineSchema>
+export type DeliveryPageAnswer = Static<typeof DeliveryPageSchema>

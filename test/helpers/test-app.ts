@@ -33,7 +33,12 @@ type TestContext = { after(fn: () => void | Promise<void>): void }
  */
 export async function createTestApp(
   t: TestContext,
-  options: { env?: Record<string, string>; database?: TestDatabase; discardLogs?: boolean } = {},
+  options: {
+    env?: Record<string, string>
+    database?: TestDatabase
+    discardLogs?: boolean
+    consoleRoot?: string
+  } = {},
 ): Promise<TestApp> {
   let close = async () => {}
   const database = options.database ?? (await freshTestDatabase(t, () => close()))
@@ -49,7 +54,7 @@ export async function createTestApp(
     write: (line: string) => void (options.discardLogs ? undefined : lines.push(line)),
   })
   const store = await database.openStore(config, logger)
-  const app = buildApp({ config, store, logger })
+  const app = buildApp({ config, store, logger, consoleRoot: options.consoleRoot })
   await app.ready()
   checkAnswersAgainstDocument(app)
   let closed = false
