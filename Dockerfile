@@ -1,13 +1,15 @@
 # syntax=docker/dockerfile:1
 
-# Build stage: all dependencies and the TypeScript build. No compiler toolchain: better-sqlite3
-# 13 ships Node-API binaries for linux x64 and arm64 (glibc and musl) inside its package.
+# Build stage: all dependencies, the TypeScript build and the console's Vite build. No
+# compiler toolchain: better-sqlite3 13 ships Node-API binaries for linux x64 and arm64
+# (glibc and musl) inside its package.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY console ./console
 RUN npm run build && chmod +x dist/cli/inlet.js && npm prune --omit=dev
 
 # Runtime stage: production dependencies and compiled JavaScript only, as a non-root user.
@@ -24,6 +26,8 @@ RUN mkdir -p /data && chown node:node /data
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The console's built page and assets (GET /console); its sources stay in the build stage.
+COPY --from=build /app/console/dist ./console/dist
 # The inlet command: docker compose exec api inlet stats
 RUN ln -s /app/dist/cli/inlet.js /usr/local/bin/inlet
 USER node
