@@ -4,6 +4,13 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
+import {
+  BUCKET_KEY_LENGTH,
+  type Bucket,
+  bucketKeys,
+  type TimelinePoint,
+  timelinePoints,
+} from '../src/domain/timeline.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
 import type { Message, MessagePage, MessageQuery, PagePosition, Stats } from '../src/storage/message-store.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
@@ -60,7 +67,7 @@ function parseOptions(argv: string[]): Options | null {
 }
 
 /** An answer reduced to what the contract shows, so that two implementations compare equal. */
-type Answer = { total: number; data: Message[] } | Stats
+type Answer = { total: number; data: Message[] } | Stats | { timeline: TimelinePoint[] }
 
 interface ReadCase {
   name: string
@@ -152,6 +159,16 @@ class NaiveReads {
     }
   }
 
+  /** GET /stats/timeline the obvious way: every row grouped by its bucket, the window kept. */
+  timeline(bucket: Bucket, buckets: number): TimelinePoint[] {
+    const rows = this.prepare(
+      `SELECT substr(ts_key, 1, ${BUCKET_KEY_LENGTH[bucket]}) AS key, COUNT(*) AS count FROM messages NOT INDEXED GROUP BY key`,
+    ).all() as { key: string; count: number }[]
+    const last = rows.at(-1)?.key
+    if (last === undefined) return []
+    return timelinePoints(bucketKeys(last, bucket, buckets), new Map(rows.map((r) => [r.key, r.count])))
+  }
+
   /** Prepared once, as any client would; preparing is not what is measured. */
   private prepare(sql: string): Database.Statement {
     let statement = this.statements.get(sql)
@@ -182,7 +199,10 @@ function describeMismatch(inlet: Answer, naive: Answer): string | null {
     .join('; ')
 }
 
-const matchesOf = (answer: Answer): number => ('data' in answer ? answer.total : answer.total_messages)
+const matchesOf = (answer: Answer): number => {
+  if ('timeline' in answer) return answer.timeline.reduce((sum, point) => sum + point.count, 0)
+  return 'data' in answer ? answer.total : answer.total_messages
+}
 
 async function timed(run: () => Promise<unknown> | unknown): Promise<number> {
   const started = performance.now()
@@ -549,6 +569,16 @@ async function main(argv: string[]): Promise<number> {
         from: s.topSender,
       }),
       { name: 'stats', inlet: async () => statsAnswer(await opened.stats()), naive: () => naive.stats() },
+      {
+        name: 'stats timeline, 30 days',
+        inlet: async () => ({ timeline: await opened.timeline('day', 30) }),
+        naive: () => ({ timeline: naive.timeline('day', 30) }),
+      },
+      {
+        name: 'stats timeline, 48 hours',
+        inlet: async () => ({ timeline: await opened.timeline('hour', 48) }),
+        naive: () => ({ timeline: naive.timeline('hour', 48) }),
+      },
     ]
 
     const timings: Timing[] = []

@@ -133,9 +133,17 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
   await seedWhatsApp(base)
   const browser = await launchBrowser(t)
   const errors: string[] = []
-  const newPage = async (options: { token?: boolean; admin?: boolean; width?: number } = {}) => {
-    const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 860 } })
+  const newPage = async (
+    options: { token?: boolean; admin?: boolean; width?: number; colorScheme?: 'light' | 'dark' } = {},
+  ) => {
+    const context = await browser.newContext({
+      viewport:
+        options.width === undefined ? { width: 1280, height: 960 } : { width: options.width, height: 760 },
+      colorScheme: options.colorScheme ?? 'light',
+    })
     t.after(() => context.close())
+    // tsx names functions through a `__name` helper, which functions sent to page.evaluate call.
+    await context.addInitScript('globalThis.__name = (target) => target')
     if (options.token !== false) await signedIn(context, options.admin)
     const page = await context.newPage()
     // Any CSP violation or script error fails the test at the end.
@@ -352,7 +360,7 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
     await page.keyboard.press('Enter')
     await page.waitForURL(new RegExp(`/console/messages/${ids[2]}`))
     await page.locator('section.detail blockquote.text').waitFor()
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'detail-title')
+    await page.waitForFunction(() => document.activeElement?.id === 'detail-title')
     await page.keyboard.press('Escape')
     await page.waitForURL(`${base}/console`)
     // Every control has a label.
@@ -370,13 +378,37 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
     assert.equal(unlabelled, 0)
   })
 
+  await t.test('every text on every screen meets WCAG AA contrast (4.5:1), light and dark', async () => {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const page = await newPage({ colorScheme, admin: true })
+      for (const path of ['/console', `/console/messages/${encodeURIComponent(WAMID)}`, '/console/stats']) {
+        await page.goto(`${base}${path}`)
+        await page.locator('output.live[data-state="live"]').waitFor()
+        await page.locator('ul.messages, .bar-chart').first().waitFor()
+        // One live message, so the highlighted row is checked too.
+        if (path === '/console' && colorScheme === 'light') {
+          await sendWebhook(base, {
+            message_id: 'live-contrast',
+            from: '+1555',
+            to: '+2',
+            ts: '2026-12-01T09:40:00Z',
+            text: 'fresh',
+          })
+          await page.locator('li.fresh').waitFor()
+        }
+        assert.deepEqual(await page.evaluate(lowContrastTexts), [], `${colorScheme} ${path}`)
+      }
+      if (colorScheme === 'dark') await screenshot(page, 'stats-dark')
+    }
+  })
+
   await t.test('with the admin token a message can be deleted; the inbox and the API agree', async () => {
     const page = await newPage({ admin: true })
     await page.goto(`${base}/console/messages/live-1`)
     await page.getByRole('button', { name: 'Delete message' }).click()
     await page.getByRole('button', { name: 'Yes, delete' }).click()
     await page.waitForURL(`${base}/console`)
-    await page.getByText('26 messages').waitFor()
+    await page.getByText('27 messages').waitFor()
     assert.ok(!(await rowIds(page)).includes('live-1'))
     const gone = await fetch(`${base}/messages/live-1`, { headers: { authorization: `Bearer ${READ}` } })
     assert.equal(gone.status, 404)
@@ -385,9 +417,10 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
   await t.test('at 360 px wide the inbox and a message fit the screen', async () => {
     const page = await newPage({ width: 360 })
     await page.goto(`${base}/console`)
-    await page.getByText('26 messages').waitFor()
+    await page.getByText('27 messages').waitFor()
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.equal(await overflow(), 0)
+    await page.locator('output.live[data-state="live"]').waitFor()
     await screenshot(page, 'inbox-360px')
     await page.locator('ul.messages a.row').first().click()
     await page.locator('section.detail blockquote.text').waitFor()
@@ -452,3 +485,50 @@ test('the deliveries screen lists a failed delivery with its last answer and ret
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 })
+
+/**
+ * Runs in the page: every visible text (outside charts and screen-reader-only tables) whose
+ * colour against its nearest opaque background is below 4.5:1, as "ratio text".
+ */
+function lowContrastTexts(): string[] {
+  type Rgb = { r: number; g: number; b: number; a: number }
+  const parse = (css: string): Rgb | null => {
+    const m = /rgba?\(([^)]+)\)/.exec(css)
+    if (m === null) return null
+    const [r = 0, g = 0, b = 0, a = 1] = (m[1] ?? '')
+      .split(/[\s,/]+/)
+      .filter(Boolean)
+      .map(Number)
+    return { r, g, b, a }
+  }
+  const channel = (c: number) => {
+    const v = c / 255
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+  }
+  const luminance = (c: Rgb) => 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b)
+  const background = (element: Element | null): Rgb => {
+    for (let e = element; e !== null; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor)
+      if (c !== null && c.a > 0) return c
+    }
+    return { r: 255, g: 255, b: 255, a: 1 }
+  }
+  const failures: string[] = []
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+  while (walker.nextNode()) {
+    const node = walker.currentNode
+    const element = node.parentElement
+    if (element === null || node.textContent?.trim() === '') continue
+    if (element.closest('.visually-hidden, svg, noscript, button:disabled') !== null) continue
+    if (element.getClientRects().length === 0) continue
+    const fg = parse(getComputedStyle(element).color)
+    if (fg === null) continue
+    const [light, dark] = [luminance(fg), luminance(background(element))].sort((x, y) => y - x) as [
+      number,
+      number,
+    ]
+    const ratio = (light + 0.05) / (dark + 0.05)
+    if (ratio < 4.5) failures.push(`${ratio.toFixed(2)} ${node.textContent?.trim().slice(0, 40)}`)
+  }
+  return failures
+}

@@ -37,8 +37,8 @@ export async function launchBrowser(t: TestContext): Promise<Browser> {
   return browser
 }
 
-/** Saves what the page shows as `<name>.png` in SCREENSHOT_DIR (a test artefact). */
+/** Saves what the window shows (not the whole scrolled page) as `<name>.png` in SCREENSHOT_DIR (a test artefact). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true })
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) })
 }
