@@ -177,3 +177,89 @@ test('three stores running retention at once on one database delete and count ea
   assert.equal(deletedEvents.length, 2000)
   assert.equal(new Set(deletedEvents.map((e) => (e.data as { message_id: string }).message_id)).size, 2000)
 })
+
+test('remembered totals stay exact while three stores write at once, and after a deletion', {
+  skip: POSTGRES_SKIP_REASON,
+}, async (t) => {
+  const { url } = await freshSchema(t)
+  const stores = await Promise.all(Array.from({ length: REPLICAS }, () => PostgresMessageStore.open({ url })))
+  t.after(() => Promise.all(stores.map((store) => store.close())))
+  const words = ['order', 'refund', 'hello', 'invoice']
+  const queries = [
+    { q: 'order' },
+    { q: 'refund' },
+    { since: '2025-06-15T00:00:00Z' },
+    { from: '+2', q: 'hello' },
+    { since: '2025-06-10T00:00:00Z', q: 'invoice' },
+  ]
+  const written: { message_id: string; from: string; to: string; ts: string; text: string }[] = []
+  const matches = (m: (typeof written)[number], query: (typeof queries)[number]) =>
+    (query.q === undefined || m.text.includes(query.q)) &&
+    (!('from' in query) || m.from === query.from) &&
+    (!('since' in query) || m.ts >= (query.since as string))
+  // Each store writes 40 batches of 25 while it reads every query after each batch, so each
+  // remembers totals taken at positions in the middle of the other stores' commits.
+  const seen = stores.map(() => queries.map(() => 0))
+  await Promise.all(
+    stores.map(async (store, s) => {
+      for (let batch = 0; batch < 40; batch++) {
+        const messages = Array.from({ length: 25 }, (_, i) => {
+          const n = (s * 40 + batch) * 25 + i
+          return {
+            message_id: `c-${s}-${batch}-${i}`,
+            from: `+${n % 5}`,
+            to: '+9',
+            ts: `2025-06-${String(1 + (n % 28)).padStart(2, '0')}T00:00:00Z`,
+            text: `${words[n % 4]} ${words[(n >> 2) % 4]} ${n}`,
+          }
+        })
+        await store.ingest({ messages, statuses: [] })
+        written.push(...messages)
+        for (const [k, query] of queries.entries()) {
+          const { total } = await store.list({ limit: 1, offset: 0, ...query })
+          // Nothing is deleted yet: a store's totals never go down.
+          assert.ok(total >= (seen[s]?.[k] ?? 0), `store ${s}, ${JSON.stringify(query)}: ${total} fell`)
+          ;(seen[s] as number[])[k] = total
+        }
+      }
+    }),
+  )
+  const expect = () => queries.map((query) => written.filter((m) => matches(m, query)).length)
+  for (const store of stores) {
+    assert.deepEqual(
+      await Promise.all(
+        queries.map(async (query) => (await store.list({ limit: 1, offset: 0, ...query })).total),
+      ),
+      expect(),
+    )
+  }
+  // A deletion on one store: every store's remembered totals are from the epoch before it.
+  const erased = await (stores[1] as PostgresMessageStore).delete({
+    reason: 'erasure',
+    from: '+2',
+    limit: 10_000,
+  })
+  assert.equal(erased, written.filter((m) => m.from === '+2').length)
+  written.splice(0, written.length, ...written.filter((m) => m.from !== '+2'))
+  await (stores[2] as PostgresMessageStore).ingest({
+    messages: [
+      { message_id: 'after', from: '+1', to: '+9', ts: '2025-06-20T00:00:00Z', text: 'order refund' },
+    ],
+    statuses: [],
+  })
+  written.push({
+    message_id: 'after',
+    from: '+1',
+    to: '+9',
+    ts: '2025-06-20T00:00:00Z',
+    text: 'order refund',
+  })
+  for (const store of stores) {
+    assert.deepEqual(
+      await Promise.all(
+        queries.map(async (query) => (await store.list({ limit: 1, offset: 0, ...query })).total),
+      ),
+      expect(),
+    )
+  }
+})

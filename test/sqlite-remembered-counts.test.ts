@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { seededRandom } from '../bench/lib/seeded-random.js'
+import { CountCache } from '../src/storage/count-cache.js'
 import type { Message, MessageQuery } from '../src/storage/message-store.js'
-import { CountCache } from '../src/storage/sqlite/count-cache.js'
 import { referencePage } from './helpers/reference.js'
 import { tempSqliteStore } from './helpers/test-database.js'
 

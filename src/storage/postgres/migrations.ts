@@ -128,6 +128,19 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE events ADD COLUMN reason text;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- Remembered counts (storage/count-cache.ts): the messages up to a feed position that
+      -- match a filter never change until a deletion, and every deletion statement raises
+      -- this epoch in its own transaction, so a count from another epoch is never used.
+      CREATE TABLE store_meta (
+        id        smallint PRIMARY KEY CHECK (id = 1),
+        deletions bigint NOT NULL
+      );
+      INSERT INTO store_meta (id, deletions) VALUES (1, 0);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

@@ -22,6 +22,7 @@ import type {
   LeasedDelivery,
   RetryOutcome,
 } from '../../forwarding/delivery-store.js'
+import { CountCache, type KnownCount } from '../count-cache.js'
 import {
   CURRENT_STATUS_COLUMNS,
   type CurrentStatusRow,
@@ -101,6 +102,8 @@ interface PageRow {
 const MIGRATION_LOCK = 0x1e1e7
 /** Counter rows per sender and for the total (see migrations.ts). */
 const COUNTER_SHARDS = 16
+/** Filtered totals each replica remembers (count-cache.ts), as on SQLite. */
+const COUNT_CACHE_ENTRIES = 256
 /** A deadlock or serialization failure is retried this many times before it is a 503. */
 const RETRIES = 3
 
@@ -158,8 +161,8 @@ const INSERT_BATCH_SQL = `
   UNION ALL SELECT 'c', message_id, status FROM current`
 
 /**
- * Deletes what a target names and subtracts it from one counter shard, in one statement;
- * returns the message_ids deleted. $1: the condition's value, $2: the shard, $3: whether
+ * Deletes what a target names, subtracts it from one counter shard and raises the deletion
+ * epoch of remembered counts, in one statement; returns the message_ids deleted. $1: the condition's value, $2: the shard, $3: whether
  * to leave tombstones, $4: the row limit (erasure, retention). A row another replica
  * deletes at the same moment is deleted (and counted) by one of them only.
  */
@@ -184,6 +187,8 @@ function deleteSql(target: DeletionTarget): string {
       INSERT INTO message_totals (shard, total)
       SELECT $2::smallint, -count(*) FROM gone HAVING count(*) > 0
       ON CONFLICT (shard) DO UPDATE SET total = message_totals.total + excluded.total
+    ), epoch AS (
+      UPDATE store_meta SET deletions = deletions + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM gone)
     )
     SELECT message_id FROM gone ORDER BY message_id`
 }
@@ -243,6 +248,8 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   private readonly feedFaults: PostgresStoreOptions['feedFaults']
   private readonly appendEvents: string
   private readonly feedListeners = new Listeners()
+  /** Filtered totals remembered by this replica (count-cache.ts); each replica keeps its own. */
+  private readonly counts = new CountCache(COUNT_CACHE_ENTRIES)
   /** The connection that LISTENs for other replicas' commits, while anyone follows the feed. */
   private listener: pg.Client | undefined
   private listenRetry: NodeJS.Timeout | undefined
@@ -561,14 +568,19 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     // answers for queries of three or more characters.
     if (query.q !== undefined) filters.push(`text_folded LIKE ${param(likeContaining(foldCase(query.q)))}`)
 
-    // The total from the counters when they can answer, else counted with the same filters.
+    // The total from the counters when they can answer, else from a remembered count plus
+    // the matches committed since, else counted with the same filters.
     let totalSql: string
+    let countKey: string | null = null
     if (query.countTotal === false) totalSql = 'SELECT 0 AS total'
     else if (filters.length === 0) totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
     else if (query.from !== undefined && filters.length === 1)
       // The same filter: the counters' column has the same name.
       totalSql = `SELECT coalesce(sum(count), 0) AS total FROM sender_counts WHERE ${filters[0]}`
-    else totalSql = `SELECT count(*) AS total FROM messages WHERE ${filters.join(' AND ')}`
+    else {
+      countKey = JSON.stringify(params)
+      totalSql = this.rememberedTotalSql(filters.join(' AND '), this.counts.get(countKey), param)
+    }
 
     const pageFilters = [...filters]
     if (query.after !== undefined) {
@@ -579,13 +591,17 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     // One statement, so the total and the page see the same rows; one row more than asked
     // tells whether a next page exists, and the LEFT JOIN keeps the total when the page is empty.
     const sql = `
-      SELECT t.total, p.* FROM (${totalSql}) AS t LEFT JOIN LATERAL (
+      SELECT t.*, p.* FROM (${totalSql}) AS t LEFT JOIN LATERAL (
         SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${where}
         ORDER BY ts_key, message_id LIMIT ${param(query.limit + 1)} OFFSET ${param(query.offset)}
       ) AS p ON true
       ORDER BY p.ts_key, p.message_id`
-    const result = await this.query<PageRow>(sql, params)
+    const result = await this.query<PageRow & { head?: string; epoch?: string }>(sql, params)
     const total = Number(result[0]?.total ?? 0)
+    const first = result[0]
+    if (countKey !== null && first?.head !== undefined && first.epoch !== undefined) {
+      this.counts.set(countKey, { count: total, upTo: Number(first.head), epoch: Number(first.epoch) })
+    }
     const rows = result.filter((row) => row.message_id !== null)
     const more = rows.length > query.limit
     if (more) rows.pop()
@@ -601,6 +617,29 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       total,
       ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id as string } } : {}),
     }
+  }
+
+  /**
+   * The total of a filtered list, with the feed's head and the deletion epoch it was counted
+   * at (to remember it), in the list's own statement (one snapshot). Positions are handed out
+   * in commit order (feed-sql.ts): every message up to the head the snapshot sees is visible
+   * in it, and every message committed after an earlier snapshot has a later position. So a
+   * count remembered at position P, in the same epoch, plus the matches among the messages
+   * whose message.created event is after P, is the exact total now; in another epoch (a
+   * deletion came between) the CASE counts everything again.
+   */
+  private rememberedTotalSql(
+    where: string,
+    known: KnownCount | undefined,
+    param: (value: unknown) => string,
+  ) {
+    const head = '(SELECT coalesce(max(seq), 0) FROM events) AS head, meta.deletions AS epoch'
+    const everything = `(SELECT count(*) FROM messages WHERE ${where})`
+    if (known === undefined) return `SELECT ${everything} AS total, ${head} FROM store_meta AS meta`
+    const since = `(SELECT count(*) FROM events AS e JOIN messages AS m ON m.message_id = e.message_id
+        WHERE e.seq > ${param(known.upTo)} AND e.type = 'message.created' AND ${where})`
+    return `SELECT CASE WHEN meta.deletions = ${param(known.epoch)} THEN ${param(known.count)}::bigint + ${since}
+        ELSE ${everything} END AS total, ${head} FROM store_meta AS meta`
   }
 
   /** Positions are handed out in commit order (feed-sql.ts), so no commit can land behind the last one. */

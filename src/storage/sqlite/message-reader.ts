@@ -8,6 +8,7 @@ import {
   timelinePoints,
 } from '../../domain/timeline.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
+import type { KnownCount } from '../count-cache.js'
 import { type MessageDetailRow, messageDetail } from '../detail-rows.js'
 import type {
   Message,
@@ -26,12 +27,6 @@ import { choosePagePlan, indexMatchesWorthKnowing, type PagePlan } from './searc
  * (store_meta.deletions). Rowids only rise and are never reused, so between deletions the
  * matches up to a rowid never change; any deletion makes every remembered count stale.
  */
-export interface KnownCount {
-  count: number
-  upTo: number
-  epoch: number
-}
-
 /** What a list read returns: the page, and the exact filtered total it counted (to remember). */
 export interface ListResult {
   page: MessagePage

@@ -14,6 +14,7 @@ import type {
   DeliveryReads,
 } from '../../forwarding/delivery-store.js'
 import { threadUrl } from '../../threads/thread-url.js'
+import { CountCache, type KnownCount } from '../count-cache.js'
 import { batchesOf, InsertQueue, messageRow, type PendingUnit, unitRows } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
@@ -34,8 +35,6 @@ import type {
   StatusQuery,
   StoreHealth,
 } from '../message-store.js'
-import { CountCache } from './count-cache.js'
-import type { KnownCount } from './message-reader.js'
 import { SCHEMA_VERSION } from './migrations.js'
 import type { RowError, UnitOutcome, WriterReply, WriterRequest } from './protocol.js'
 import type { ReaderThreadData, ReadTask } from './reader-thread.js'

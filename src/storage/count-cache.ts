@@ -1,13 +1,22 @@
-import type { KnownCount } from './message-reader.js'
+/**
+ * An exact count of the messages that match a filter, among those up to position `upTo` in
+ * commit order (SQLite: the rowid; PostgreSQL: the feed's event position), taken when the
+ * store's deletion epoch was `epoch`.
+ */
+export interface KnownCount {
+  count: number
+  upTo: number
+  epoch: number
+}
 
 /**
  * Remembers exact counts of filtered messages, least recently used first out.
  *
- * Messages are never updated and take rising rowids that are never reused, so until a
- * deletion the number of rows up to rowid M that match a filter never changes: a later
- * count only has to add the matches among the rows written since M. A deletion raises the
- * epoch every count carries (KnownCount), and a count from an older epoch is not used. This
- * is what keeps the total of a search for a very common word cheap after its first request.
+ * Messages are never updated and take positions in commit order, so until a deletion the
+ * number of messages up to position M that match a filter never changes: a later count only
+ * has to add the matches among the messages committed since M. A deletion raises the epoch
+ * every count carries, and a count from an older epoch is not used. This is what keeps the
+ * total of a search for a very common word cheap after its first request.
  */
 export class CountCache {
   private readonly entries = new Map<string, KnownCount>()
