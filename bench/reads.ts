@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import {
   BUCKET_KEY_LENGTH,
   type Bucket,
@@ -12,10 +13,19 @@ import {
   timelinePoints,
 } from '../src/domain/timeline.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
-import type { Message, MessagePage, MessageQuery, PagePosition, Stats } from '../src/storage/message-store.js'
+import type {
+  Message,
+  MessagePage,
+  MessageQuery,
+  MessageStore,
+  PagePosition,
+  Stats,
+} from '../src/storage/message-store.js'
+import { PostgresMessageStore } from '../src/storage/postgres/postgres-store.js'
 import { SqliteMessageStore } from '../src/storage/sqlite/sqlite-store.js'
 import { displayPath, integerOption, parseCli, progress, runMain, UsageError } from './lib/cli.js'
 import { type BuildSummary, PLANTED_WORDS, readSummary, type WordClass } from './lib/dataset.js'
+import { postgresDataset } from './lib/postgres-dataset.js'
 import { describeMachine, markdownTable, median, textTable, writeSection } from './lib/report.js'
 
 const REPO = path.resolve(import.meta.dirname, '..')
@@ -25,11 +35,16 @@ const LIMIT = 50
 
 const USAGE = `Usage: npm run bench:reads -- --db PATH [options]
 
-Times each read of Inlet's store (SqliteMessageStore.list and .stats, called directly)
-against the naive SQL for the same answer on its own connection, checks that both answers
-are equal, and writes the "${HEADING}" section of bench/RESULTS.md.
+Times each read of Inlet's store (its list, stats and timeline, called directly) against the
+naive SQL for the same answer on its own connection, checks that both answers are equal, and
+writes the "${HEADING}" section of bench/RESULTS.md ("${HEADING} on PostgreSQL" with
+--store postgres).
 
-  --db PATH        database built by npm run bench:data (required)
+  --db PATH        database built by npm run bench:data (required; with --store postgres its
+                   messages are copied once into the database inlet_bench_<rows>)
+  --store NAME     sqlite (default) or postgres
+  --database-url U PostgreSQL server for --store postgres (default $TEST_DATABASE_URL, else
+                   postgres://postgres@127.0.0.1:5432/test)
   --iterations N   timed runs per read and side (default 10)
   --warmup N       untimed runs per read and side first, the first of which also checks
                    the answers (default 2)
@@ -40,6 +55,8 @@ are equal, and writes the "${HEADING}" section of bench/RESULTS.md.
 
 interface Options {
   db: string
+  store: 'sqlite' | 'postgres'
+  databaseUrl: string
   iterations: number
   warmup: number
   out: string | null
@@ -48,6 +65,11 @@ interface Options {
 function parseOptions(argv: string[]): Options | null {
   const values = parseCli(argv, {
     db: { type: 'string' },
+    store: { type: 'string', default: 'sqlite' },
+    'database-url': {
+      type: 'string',
+      default: process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    },
     iterations: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     out: { type: 'string', default: path.join(REPO, 'bench', 'RESULTS.md') },
@@ -58,8 +80,12 @@ function parseOptions(argv: string[]): Options | null {
   const db = path.resolve(values.db as string)
   if (!existsSync(db)) throw new UsageError(`--db ${db} does not exist: build it with npm run bench:data`)
   const out = values.out as string
+  const store = values.store as string
+  if (store !== 'sqlite' && store !== 'postgres') throw new UsageError('--store must be sqlite or postgres')
   return {
     db,
+    store,
+    databaseUrl: values['database-url'] as string,
     iterations: integerOption('iterations', values.iterations as string, 1),
     warmup: integerOption('warmup', values.warmup as string, 0),
     out: out === '-' ? null : path.resolve(out),
@@ -72,7 +98,14 @@ type Answer = { total: number; data: Message[] } | Stats | { timeline: TimelineP
 interface ReadCase {
   name: string
   inlet: () => Promise<Answer>
-  naive: () => Answer
+  naive: () => Answer | Promise<Answer>
+}
+
+/** The baseline: the same answers, written the obvious way, on the same store's data. */
+interface Naive {
+  list(query: MessageQuery): Answer | Promise<Answer>
+  stats(): Stats | Promise<Stats>
+  timeline(bucket: Bucket, buckets: number): TimelinePoint[] | Promise<TimelinePoint[]>
 }
 
 interface Timing {
@@ -105,7 +138,7 @@ const statsAnswer = (stats: Stats): Answer => ({
 })
 
 /** The same read written the obvious way: LIKE for q, COUNT(*) for the total, OFFSET for paging. */
-class NaiveReads {
+class NaiveReads implements Naive {
   private readonly statements = new Map<string, Database.Statement>()
 
   constructor(private readonly db: Database.Database) {}
@@ -214,7 +247,7 @@ async function measure(read: ReadCase, options: Options): Promise<Timing> {
   const started = performance.now()
   const inletAnswer = await read.inlet()
   const inletFirstMs = performance.now() - started
-  const naiveAnswer = read.naive()
+  const naiveAnswer = await read.naive()
   const timing: Timing = {
     name: read.name,
     matches: matchesOf(naiveAnswer),
@@ -225,7 +258,7 @@ async function measure(read: ReadCase, options: Options): Promise<Timing> {
   }
   for (let i = 1; i < options.warmup; i++) {
     await read.inlet()
-    read.naive()
+    await read.naive()
   }
   for (let i = 0; i < options.iterations; i++) {
     // Alternating who goes first, so neither always reads the cache the other just warmed.
@@ -238,6 +271,81 @@ async function measure(read: ReadCase, options: Options): Promise<Timing> {
     }
   }
   return timing
+}
+
+/** The naive reads on PostgreSQL: the same SQL as NaiveReads, `text_folded LIKE` for q (its trigram index). */
+class NaivePostgresReads implements Naive {
+  private readonly pool: pg.Pool
+
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 1 })
+  }
+
+  private async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query(sql, params)).rows as T[]
+  }
+
+  async list(query: MessageQuery): Promise<Answer> {
+    const where: string[] = []
+    const params: unknown[] = []
+    const param = (value: unknown) => `$${params.push(value)}`
+    if (query.from !== undefined) where.push(`from_msisdn = ${param(query.from)}`)
+    if (query.since !== undefined) where.push(`ts_key >= ${param(timestampSortKey(query.since))}`)
+    if (query.q !== undefined) {
+      if (!/^[a-z ]+$/.test(query.q)) throw new Error(`naive search supports ASCII letters only: ${query.q}`)
+      where.push(`text_folded LIKE ${param(`%${query.q}%`)}`)
+    }
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
+    const [{ total } = { total: 0 }] = await this.rows<{ total: number }>(
+      `SELECT count(*)::int AS total FROM messages ${filter}`,
+      params,
+    )
+    const data = await this.rows<Message>(
+      `SELECT message_id, from_msisdn AS "from", to_msisdn AS "to", ts, text FROM messages ${filter}
+       ORDER BY ts_key, message_id LIMIT ${param(query.limit)} OFFSET ${param(query.offset)}`,
+      params,
+    )
+    return { total, data }
+  }
+
+  async stats(): Promise<Stats> {
+    const [row] = await this.rows<{
+      total: number
+      senders: number
+      first: string | null
+      last: string | null
+    }>(
+      `SELECT count(*)::int AS total, count(DISTINCT from_msisdn)::int AS senders,
+         (SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1) AS first,
+         (SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1) AS last
+       FROM messages`,
+    )
+    const top = await this.rows<{ from: string; count: number }>(
+      `SELECT from_msisdn AS "from", count(*)::int AS count FROM messages
+       GROUP BY from_msisdn ORDER BY count DESC, from_msisdn LIMIT 10`,
+    )
+    return {
+      total_messages: row?.total ?? 0,
+      senders_count: row?.senders ?? 0,
+      messages_per_sender: top,
+      first_message_ts: row?.first ?? null,
+      last_message_ts: row?.last ?? null,
+    }
+  }
+
+  async timeline(bucket: Bucket, buckets: number): Promise<TimelinePoint[]> {
+    const rows = await this.rows<{ key: string; count: number }>(
+      `SELECT substr(ts_key, 1, ${BUCKET_KEY_LENGTH[bucket]}) AS key, count(*)::int AS count FROM messages
+       GROUP BY key ORDER BY key`,
+    )
+    const last = rows.at(-1)?.key
+    if (last === undefined) return []
+    return timelinePoints(bucketKeys(last, bucket, buckets), new Map(rows.map((r) => [r.key, r.count])))
+  }
+
+  close(): Promise<void> {
+    return this.pool.end()
+  }
 }
 
 /** Nearest rank: with 10 runs the p90 is the 9th fastest. */
@@ -286,7 +394,7 @@ function resultRow(t: Timing): string[] {
  * The store's keyset position (`next` of the page before, passed back as `after`) for the
  * page that starts at `offset`.
  */
-async function cursorAt(store: SqliteMessageStore, offset: number): Promise<PagePosition> {
+async function cursorAt(store: MessageStore, offset: number): Promise<PagePosition> {
   const position = (await store.list({ limit: LIMIT, offset: offset - LIMIT })).next
   if (position === undefined) throw new Error(`no page after offset ${offset - LIMIT}`)
   return position
@@ -416,15 +524,19 @@ interface ColdTiming {
 }
 
 /** Each read of the mix once, on a store opened for it: the first request of each. */
-async function measureColdMix(file: string, naive: NaiveReads, s: Setup): Promise<ColdTiming[]> {
-  const store = await SqliteMessageStore.open({ file })
+async function measureColdMix(
+  open: () => Promise<MessageStore>,
+  naive: Naive,
+  s: Setup,
+): Promise<ColdTiming[]> {
+  const store = await open()
   try {
     const timings: ColdTiming[] = []
     for (const read of coldMix(s)) {
       const started = performance.now()
       const answer = pageAnswer(await store.list(read.query))
       const firstMs = performance.now() - started
-      const expected = naive.list(read.query)
+      const expected = await naive.list(read.query)
       timings.push({
         name: read.name,
         matches: 'total' in expected ? expected.total : 0,
@@ -463,6 +575,10 @@ function plantedWord(wordClass: WordClass): string {
   return PLANTED_WORDS.find((p) => p.wordClass === wordClass)?.word as string
 }
 
+function headingOf(options: Options): string {
+  return options.store === 'postgres' ? `${HEADING} on PostgreSQL` : HEADING
+}
+
 function resultsSection(
   argv: string[],
   options: Options,
@@ -480,22 +596,37 @@ function resultsSection(
   const planted = PLANTED_WORDS.map(
     (p) => `${p.wordClass} "${p.word}" (${p.share === 0 ? 'never' : `${p.share * 100} % of texts`})`,
   ).join(', ')
+  const where =
+    options.store === 'postgres'
+      ? [
+          'Inlet: `PostgresMessageStore.list(query)`, `.stats()` and `.timeline()` called directly, in process',
+          '(what GET /messages, /stats and /stats/timeline run, without HTTP and JSON), limit 50, on a',
+          'PostgreSQL 15 database holding the same messages (copied once through the store, then',
+          '`VACUUM ANALYZE`). Naive: the plain SQL for the same answer on its own connection:',
+          "`text_folded LIKE '%word%'` (the trigram index), a `count(*)` with the same filters for the",
+          'total, `OFFSET` for deep pages, `count(DISTINCT …)`, `GROUP BY from_msisdn` and `ORDER BY … LIMIT 1`',
+          'for stats. Both read a warm buffer cache.',
+        ]
+      : [
+          'Inlet: `SqliteMessageStore.list(query)`, `.stats()` and `.timeline()` called directly, in process',
+          '(what GET /messages, /stats and /stats/timeline run, without HTTP and JSON), limit 50. Naive: the',
+          "plain SQL for the same answer on its own better-sqlite3 connection: `text LIKE '%word%'`, a",
+          '`COUNT(*)` with the same filters for the total, `OFFSET` for deep pages, `COUNT(DISTINCT …)`,',
+          '`GROUP BY from_msisdn` and `ORDER BY … LIMIT 1` for stats. Both read a warm page cache.',
+        ]
   return [
-    HEADING,
+    headingOf(options),
     '',
     `\`npm run bench:reads${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\`: ` +
-      `${s.rows.toLocaleString('en-US')} messages, ${sizeMiB} MiB file`,
+      `${s.rows.toLocaleString('en-US')} messages, ${sizeMiB} MiB SQLite file`,
     `(${built});`,
     `${options.iterations} timed runs per read and side after ${options.warmup} warm-up run(s), the two sides alternating.`,
     '',
     ...describeMachine(path.dirname(options.db)),
     '',
-    'Inlet: `SqliteMessageStore.list(query)` and `.stats()` called directly, in process (what GET',
-    '/messages and GET /stats run, without HTTP and JSON), limit 50. Naive: the plain SQL for the',
-    "same answer on its own better-sqlite3 connection: `text LIKE '%word%'`, a `COUNT(*)` with the",
-    'same filters for the total, `OFFSET` for deep pages, `COUNT(DISTINCT …)`, `GROUP BY from_msisdn`',
-    'and `ORDER BY … LIMIT 1` for stats. Both read a warm page cache. matches: the total (stats: every',
-    'message). answer: OK when both return the same messages in the same order and the same total.',
+    ...where,
+    'matches: the total (stats: every message; timeline: the messages in its window). answer: OK when',
+    'both return the same messages in the same order and the same total.',
     "Inlet first ms: the read's first run, before the store remembers any count for it; the medians",
     'repeat the read on an unchanged database, so filtered totals come from the remembered count.',
     `Search words: ${planted}.`,
@@ -527,17 +658,22 @@ async function main(argv: string[]): Promise<number> {
   // A store first: it migrates a database built by an older version before anything reads.
   await (await SqliteMessageStore.open({ file: options.db })).close()
   const naiveDb = new Database(options.db, { readonly: true, fileMustExist: true })
-  let store: SqliteMessageStore | undefined
+  // PostgreSQL: the same messages, copied once; each side reads them on its own connections.
+  const pgUrl = options.store === 'postgres' ? await postgresDataset(options.databaseUrl, options.db) : null
+  const open = (): Promise<MessageStore> =>
+    pgUrl === null ? SqliteMessageStore.open({ file: options.db }) : PostgresMessageStore.open({ url: pgUrl })
+  const naivePg = pgUrl === null ? null : new NaivePostgresReads(pgUrl)
+  let store: MessageStore | undefined
   try {
-    const naive = new NaiveReads(naiveDb)
+    const naive: Naive = naivePg ?? new NaiveReads(naiveDb)
     progress(`reading ${displayPath(options.db)} …`)
     const s = setup(naiveDb)
     progress('first requests of a mix of distinct reads, on a fresh store …')
-    const cold = await measureColdMix(options.db, naive, s)
+    const cold = await measureColdMix(open, naive, s)
     for (const t of cold)
       progress(`  ${t.name}: ${t.matches} matches, ${ms(t.firstMs)} ms, ${t.ok ? 'OK' : 'MISMATCH'}`)
     progress(`  ${coldSummary(cold)}`)
-    const opened = await SqliteMessageStore.open({ file: options.db })
+    const opened = await open()
     store = opened
     const deep = s.deepOffset.toLocaleString('en-US')
     const cursor = await cursorAt(opened, s.deepOffset)
@@ -572,12 +708,12 @@ async function main(argv: string[]): Promise<number> {
       {
         name: 'stats timeline, 30 days',
         inlet: async () => ({ timeline: await opened.timeline('day', 30) }),
-        naive: () => ({ timeline: naive.timeline('day', 30) }),
+        naive: async () => ({ timeline: await naive.timeline('day', 30) }),
       },
       {
         name: 'stats timeline, 48 hours',
         inlet: async () => ({ timeline: await opened.timeline('hour', 48) }),
-        naive: () => ({ timeline: naive.timeline('hour', 48) }),
+        naive: async () => ({ timeline: await naive.timeline('hour', 48) }),
       },
     ]
 
@@ -604,16 +740,17 @@ async function main(argv: string[]): Promise<number> {
     for (const t of mismatches) process.stderr.write(`MISMATCH: ${t.name}: ${t.mismatch}\n`)
     if (mismatches.length > 0) {
       // Timings of a wrong answer are not results: RESULTS.md keeps its last good section.
-      process.stderr.write(`MISMATCH in ${mismatches.length} read(s); ${HEADING} not written\n`)
+      process.stderr.write(`MISMATCH in ${mismatches.length} read(s); ${headingOf(options)} not written\n`)
       return 1
     }
     if (options.out !== null) {
-      writeSection(options.out, resultsSection(argv, options, s, summary, rows, cold), HEADING)
-      process.stdout.write(`wrote the "${HEADING}" section of ${displayPath(options.out)}\n`)
+      writeSection(options.out, resultsSection(argv, options, s, summary, rows, cold), headingOf(options))
+      process.stdout.write(`wrote the "${headingOf(options)}" section of ${displayPath(options.out)}\n`)
     }
     return 0
   } finally {
     naiveDb.close()
+    await naivePg?.close()
     await store?.close()
   }
 }

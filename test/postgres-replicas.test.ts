@@ -178,7 +178,7 @@ test('three stores running retention at once on one database delete and count ea
   assert.equal(new Set(deletedEvents.map((e) => (e.data as { message_id: string }).message_id)).size, 2000)
 })
 
-test('remembered totals stay exact while three stores write at once, and after a deletion', {
+test('remembered totals and folded stats stay exact while three stores write at once, and after a deletion', {
   skip: POSTGRES_SKIP_REASON,
 }, async (t) => {
   const { url } = await freshSchema(t)
@@ -200,6 +200,15 @@ test('remembered totals stay exact while three stores write at once, and after a
   // Each store writes 40 batches of 25 while it reads every query after each batch, so each
   // remembers totals taken at positions in the middle of the other stores' commits.
   const seen = stores.map(() => queries.map(() => 0))
+  // Meanwhile the sender counters are folded again and again (as the background step does).
+  let writing = true
+  let folds = 0
+  const folding = (async () => {
+    while (writing) {
+      await (stores[0] as PostgresMessageStore).foldCounters()
+      folds++
+    }
+  })()
   await Promise.all(
     stores.map(async (store, s) => {
       for (let batch = 0; batch < 40; batch++) {
@@ -224,7 +233,26 @@ test('remembered totals stay exact while three stores write at once, and after a
       }
     }),
   )
+  writing = false
+  await folding
+  assert.ok(folds > 5, `${folds} folds`)
   const expect = () => queries.map((query) => written.filter((m) => matches(m, query)).length)
+  const expectStats = () => {
+    const perSender = new Map<string, number>()
+    for (const m of written) perSender.set(m.from, (perSender.get(m.from) ?? 0) + 1)
+    return {
+      total: written.length,
+      senders: perSender.size,
+      top: [...perSender]
+        .map(([from, count]) => ({ from, count }))
+        .sort((a, b) => b.count - a.count || (a.from < b.from ? -1 : 1)),
+    }
+  }
+  const statsOf = async (store: PostgresMessageStore) => {
+    const stats = await store.stats()
+    return { total: stats.total_messages, senders: stats.senders_count, top: stats.messages_per_sender }
+  }
+  for (const store of stores) assert.deepEqual(await statsOf(store), expectStats())
   for (const store of stores) {
     assert.deepEqual(
       await Promise.all(
@@ -254,6 +282,9 @@ test('remembered totals stay exact while three stores write at once, and after a
     ts: '2025-06-20T00:00:00Z',
     text: 'order refund',
   })
+  for (const store of stores) assert.deepEqual(await statsOf(store), expectStats())
+  await (stores[0] as PostgresMessageStore).foldCounters()
+  for (const store of stores) assert.deepEqual(await statsOf(store), expectStats())
   for (const store of stores) {
     assert.deepEqual(
       await Promise.all(

@@ -141,6 +141,21 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       INSERT INTO store_meta (id, deletions) VALUES (1, 0);
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- Stats from a fold: a background step (postgres-store.ts foldCounters) moves the
+      -- counter shards' rows into one row per sender here, under an index by count, so /stats
+      -- reads the shards written since the last fold plus the first rows of that index,
+      -- instead of summing every shard of every sender. senders: how many rows here are > 0.
+      CREATE TABLE sender_totals (
+        from_msisdn text COLLATE "C" PRIMARY KEY,
+        count       bigint NOT NULL
+      );
+      CREATE INDEX sender_totals_by_count ON sender_totals (count DESC, from_msisdn);
+      ALTER TABLE store_meta ADD COLUMN senders bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0

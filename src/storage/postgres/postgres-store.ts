@@ -74,6 +74,8 @@ export interface PostgresStoreOptions {
   poolMax?: number
   /** Most rows written by one statement. */
   maxBatchRows?: number
+  /** How often the sender counters are folded (foldCounters); 0: never (default 1000). */
+  foldIntervalMs?: number
   /** Bring the schema up to date first (default); a helper thread of a process that did so skips it. */
   migrate?: boolean
   /**
@@ -102,6 +104,10 @@ interface PageRow {
 const MIGRATION_LOCK = 0x1e1e7
 /** Counter rows per sender and for the total (see migrations.ts). */
 const COUNTER_SHARDS = 16
+/** Any fixed number: the replica folding the sender counters holds this lock meanwhile. */
+const FOLD_LOCK = 0x1e1e8
+/** Counter rows one fold moves at most. */
+const FOLD_ROWS = 20_000
 /** Filtered totals each replica remembers (count-cache.ts), as on SQLite. */
 const COUNT_CACHE_ENTRIES = 256
 /** A deadlock or serialization failure is retried this many times before it is a 503. */
@@ -194,19 +200,61 @@ function deleteSql(target: DeletionTarget): string {
 }
 
 /**
- * Everything /stats shows, read in one statement (one snapshot), from counters and index
- * ends. A sender whose messages were all deleted keeps counter rows that add up to zero
- * (deleting them could lose a concurrent insert's count), so senders are those above zero.
+ * Everything /stats shows, read in one statement (one snapshot): the totals' shards, the
+ * sender counters written since the last fold (`recent`, a few rows per sender that wrote)
+ * against the folded totals, and index ends. The top 10 are among the recent senders and the
+ * first 10 folded senders that are not recent (an index walk). A sender whose messages were
+ * all deleted keeps rows that add up to zero, so senders are those above zero.
  */
 const STATS_SQL = `
+  WITH recent AS (
+    SELECT from_msisdn, sum(count)::bigint AS delta FROM sender_counts GROUP BY from_msisdn
+  ), moved AS (
+    SELECT r.from_msisdn, coalesce(t.count, 0) AS before, coalesce(t.count, 0) + r.delta AS after
+    FROM recent AS r LEFT JOIN sender_totals AS t ON t.from_msisdn = r.from_msisdn
+  )
   SELECT
     (SELECT coalesce(sum(total), 0) FROM message_totals) AS total,
-    (SELECT count(*) FROM (SELECT 1 FROM sender_counts GROUP BY from_msisdn HAVING sum(count) > 0) AS s) AS senders,
+    (SELECT senders FROM store_meta WHERE id = 1)
+      + (SELECT count(*) FILTER (WHERE after > 0 AND before <= 0) - count(*) FILTER (WHERE before > 0 AND after <= 0)
+         FROM moved) AS senders,
     (SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1) AS first_ts,
     (SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1) AS last_ts,
-    (SELECT coalesce(json_agg(json_build_object('from', f, 'count', c) ORDER BY c DESC, f), '[]')
-       FROM (SELECT from_msisdn AS f, sum(count) AS c FROM sender_counts
-             GROUP BY from_msisdn HAVING sum(count) > 0 ORDER BY c DESC, from_msisdn LIMIT 10) AS top) AS top`
+    (SELECT coalesce(json_agg(json_build_object('from', f, 'count', c) ORDER BY c DESC, f), '[]') FROM (
+       SELECT f, c FROM (
+         SELECT from_msisdn AS f, after AS c FROM moved
+         UNION ALL
+         SELECT * FROM (
+           SELECT t.from_msisdn, t.count FROM sender_totals AS t
+           WHERE NOT EXISTS (SELECT 1 FROM recent AS r WHERE r.from_msisdn = t.from_msisdn)
+           ORDER BY t.count DESC, t.from_msisdn LIMIT 10
+         ) AS folded
+       ) AS candidates WHERE c > 0 ORDER BY c DESC, f LIMIT 10) AS top) AS top`
+
+/**
+ * Moves up to $1 counter rows into sender_totals, in one statement, keeping store_meta.senders
+ * (senders above zero) right. Rows a writer holds are skipped (SKIP LOCKED): the fold never
+ * waits, so it cannot deadlock with writers, and takes them next time.
+ */
+const FOLD_SQL = `
+  WITH picked AS (
+    SELECT from_msisdn, shard FROM sender_counts ORDER BY from_msisdn, shard LIMIT $1 FOR UPDATE SKIP LOCKED
+  ), taken AS (
+    DELETE FROM sender_counts AS c USING picked AS p WHERE c.from_msisdn = p.from_msisdn AND c.shard = p.shard
+    RETURNING c.from_msisdn, c.count
+  ), summed AS (
+    SELECT from_msisdn, sum(count)::bigint AS delta FROM taken GROUP BY from_msisdn
+  ), folded AS (
+    INSERT INTO sender_totals (from_msisdn, count) SELECT from_msisdn, delta FROM summed ORDER BY from_msisdn
+    ON CONFLICT (from_msisdn) DO UPDATE SET count = sender_totals.count + excluded.count
+    RETURNING from_msisdn, count
+  ), signs AS (
+    SELECT count(*) FILTER (WHERE f.count > 0 AND f.count - s.delta <= 0)
+         - count(*) FILTER (WHERE f.count <= 0 AND f.count - s.delta > 0) AS change
+    FROM folded AS f JOIN summed AS s ON s.from_msisdn = f.from_msisdn
+  )
+  UPDATE store_meta SET senders = senders + (SELECT change FROM signs) WHERE id = 1
+  RETURNING (SELECT count(*) FROM taken)::int AS moved`
 
 /** The order PostgreSQL's COLLATE "C" gives: UTF-8 bytes. */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
@@ -253,6 +301,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   /** The connection that LISTENs for other replicas' commits, while anyone follows the feed. */
   private listener: pg.Client | undefined
   private listenRetry: NodeJS.Timeout | undefined
+  private readonly folding: NodeJS.Timeout | undefined
 
   private constructor(private readonly options: PostgresStoreOptions) {
     this.feedFaults = options.feedFaults
@@ -274,6 +323,29 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     // An idle connection that breaks (server restart, network cut) is dropped by the pool and
     // replaced on the next checkout; without a listener its error would end the process.
     this.pool.on('error', () => {})
+    const foldEvery = options.foldIntervalMs ?? 1000
+    if (foldEvery > 0) {
+      this.folding = setInterval(() => {
+        this.foldCounters().catch(() => {}) // the next interval tries again
+      }, foldEvery)
+      this.folding.unref()
+    }
+  }
+
+  /**
+   * Folds the sender counters written since the last fold into sender_totals, on one replica
+   * at a time (the others skip); returns how many counter rows it moved. /stats is exact at
+   * any moment either way: this only keeps what it has to add up small.
+   */
+  async foldCounters(): Promise<number> {
+    return this.transaction(async (client) => {
+      const locked = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1) AS locked',
+        [FOLD_LOCK],
+      )
+      if (locked.rows[0]?.locked !== true) return 0
+      return (await client.query<{ moved: number }>(FOLD_SQL, [FOLD_ROWS])).rows[0]?.moved ?? 0
+    })
   }
 
   /** Connects and brings the schema up to date; fails when the database cannot be reached. */
@@ -576,7 +648,8 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     else if (filters.length === 0) totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
     else if (query.from !== undefined && filters.length === 1)
       // The same filter: the counters' column has the same name.
-      totalSql = `SELECT coalesce(sum(count), 0) AS total FROM sender_counts WHERE ${filters[0]}`
+      totalSql = `SELECT (SELECT coalesce(sum(count), 0) FROM sender_counts WHERE ${filters[0]})
+        + (SELECT coalesce(sum(count), 0) FROM sender_totals WHERE ${filters[0]}) AS total`
     else {
       countKey = JSON.stringify(params)
       totalSql = this.rememberedTotalSql(filters.join(' AND '), this.counts.get(countKey), param)
@@ -884,6 +957,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.folding)
     this.stopListening()
     this.inserts.flush()
     await Promise.all(this.inFlight)
