@@ -28,6 +28,7 @@ import { PLANTED_WORDS } from './lib/dataset.js'
 import { followStream, startForwardReceiver } from './lib/feed-consumers.js'
 import { loadAgent, maximum, percentile, send } from './lib/http-load.js'
 import { createSchema, dropSchema } from './lib/postgres.js'
+import { cloneDataset } from './lib/postgres-dataset.js'
 import {
   freePort,
   HarnessError,
@@ -63,7 +64,8 @@ senders as fast as answers come), each against the same run without them. Writes
   --warmup S       seconds of webhooks first in each run, not counted (default 3)
   --db PATH        a database built by npm run bench:data, copied for each run that uses it
                    (default bench/out/reads-1000000.db; "none" skips those runs)
-  --store NAME     sqlite (default) or postgres (fresh schemas only; --db is not used)
+  --store NAME     sqlite (default) or postgres (fresh schemas; --db copied once into the
+                   database inlet_bench_<rows>, then cloned for each run that uses it)
   --database-url U PostgreSQL server for --store postgres (default $TEST_DATABASE_URL,
                    else postgres://postgres@127.0.0.1:5432/test)
   --concurrency C  senders of the closed-loop runs (default 32)
@@ -158,7 +160,7 @@ function parseOptions(argv: string[]): Options | null {
   if (values.help === true) return null
   const store = values.store as string
   if (store !== 'sqlite' && store !== 'postgres') throw new UsageError(`--store must be sqlite or postgres`)
-  const db = values.db === 'none' || store === 'postgres' ? null : path.resolve(values.db as string)
+  const db = values.db === 'none' ? null : path.resolve(values.db as string)
   if (db !== null && !existsSync(db)) {
     throw new UsageError(`--db ${db} does not exist: build it with npm run bench:data -- --rows 1000000`)
   }
@@ -284,7 +286,17 @@ async function runScenario(scenario: Scenario, options: Options, workDir: string
   }
   let cleanup = async () => {}
   let sqliteFile: string | null = null
-  if (scenario.server === 'inlet' && options.store === 'postgres') {
+  if (
+    scenario.server === 'inlet' &&
+    options.store === 'postgres' &&
+    scenario.data === 'large' &&
+    options.db
+  ) {
+    const clone = await cloneDataset(options.databaseUrl, options.db, 'inlet_mixed')
+    env.DATABASE_URL = clone.url
+    cleanup = clone.drop
+    vocabulary = vocabularyOf(options.db)
+  } else if (scenario.server === 'inlet' && options.store === 'postgres') {
     const { schema, databaseUrl } = await createSchema(options.databaseUrl, 'inlet_mixed')
     env.DATABASE_URL = databaseUrl
     cleanup = () => dropSchema(options.databaseUrl, schema)

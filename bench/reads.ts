@@ -659,7 +659,8 @@ async function main(argv: string[]): Promise<number> {
   await (await SqliteMessageStore.open({ file: options.db })).close()
   const naiveDb = new Database(options.db, { readonly: true, fileMustExist: true })
   // PostgreSQL: the same messages, copied once; each side reads them on its own connections.
-  const pgUrl = options.store === 'postgres' ? await postgresDataset(options.databaseUrl, options.db) : null
+  const pgUrl =
+    options.store === 'postgres' ? (await postgresDataset(options.databaseUrl, options.db)).url : null
   const open = (): Promise<MessageStore> =>
     pgUrl === null ? SqliteMessageStore.open({ file: options.db }) : PostgresMessageStore.open({ url: pgUrl })
   const naivePg = pgUrl === null ? null : new NaivePostgresReads(pgUrl)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { PostgresMessageStore } from '../../src/storage/postgres/postgres-store.js'
@@ -29,16 +30,19 @@ async function complete(url: string, rows: number): Promise<boolean> {
 }
 
 /**
- * The URL of a database holding every message of `sqliteFile`, built when missing or
- * incomplete (about a minute per million rows on 2 cores).
+ * The name and URL of a database holding every message of `sqliteFile`, built when missing
+ * or incomplete (about a minute per million rows on 2 cores).
  */
-export async function postgresDataset(serverUrl: string, sqliteFile: string): Promise<string> {
+export async function postgresDataset(
+  serverUrl: string,
+  sqliteFile: string,
+): Promise<{ name: string; url: string }> {
   const source = new Database(sqliteFile, { readonly: true, fileMustExist: true })
   try {
     const total = source.prepare('SELECT COUNT(*) FROM messages').pluck().get() as number
     const name = `inlet_bench_${total}`
     const url = databaseUrl(serverUrl, name)
-    if (await complete(url, total)) return url
+    if (await complete(url, total)) return { name, url }
     progress(`copying ${total.toLocaleString('en-US')} messages into the PostgreSQL database ${name} …`)
     await queryOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     await queryOnce(serverUrl, `CREATE DATABASE ${name}`)
@@ -82,8 +86,32 @@ export async function postgresDataset(serverUrl: string, sqliteFile: string): Pr
     await queryOnce(url, 'VACUUM ANALYZE')
     await queryOnce(url, `CREATE TABLE bench_dataset AS SELECT ${total}::bigint AS rows`)
     progress(`  copied in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-    return url
+    return { name, url }
   } finally {
     source.close()
+  }
+}
+
+/** A new database cloned from the dataset (a file copy, seconds), and how to drop it. */
+export async function cloneDataset(
+  serverUrl: string,
+  sqliteFile: string,
+  prefix: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const dataset = await postgresDataset(serverUrl, sqliteFile)
+  // The dataset is migrated to this version first, so the clone does not run migrations
+  // (ANALYZE of a million rows) at the server's start.
+  await (await PostgresMessageStore.open({ url: dataset.url, foldIntervalMs: 0 })).close()
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`
+  // FILE_COPY, then a checkpoint: the copy is on disk before the run starts. The default
+  // (WAL_LOG) writes the whole database into the WAL, whose checkpoint then competed with the
+  // run's commits for the disk (webhook latency in seconds).
+  await queryOnce(serverUrl, `CREATE DATABASE ${name} TEMPLATE ${dataset.name} STRATEGY FILE_COPY`)
+  await queryOnce(serverUrl, 'CHECKPOINT')
+  return {
+    url: databaseUrl(serverUrl, name),
+    drop: async () => {
+      await queryOnce(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    },
   }
 }

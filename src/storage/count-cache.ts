@@ -7,6 +7,8 @@ export interface KnownCount {
   count: number
   upTo: number
   epoch: number
+  /** PostgreSQL: how many messages there were in all, for the plan's choice (walkPays). */
+  of?: number
 }
 
 /**

@@ -32,7 +32,7 @@ import {
   statusDetails,
 } from '../detail-rows.js'
 import { assembleEvents, type EventRow, type EventStatusRow, eventSubjects } from '../feed-rows.js'
-import { InsertQueue, messageRow, type PendingUnit } from '../insert-queue.js'
+import { batchesOf, InsertQueue, messageRow, type PendingUnit } from '../insert-queue.js'
 import { Listeners } from '../listeners.js'
 import type {
   DeletionTarget,
@@ -104,10 +104,21 @@ interface PageRow {
 const MIGRATION_LOCK = 0x1e1e7
 /** Counter rows per sender and for the total (see migrations.ts). */
 const COUNTER_SHARDS = 16
+/** A page walks the time index when, by the remembered density of its matches, it reads at most this many rows. */
+const WALK_ROWS = 20_000
+
+/** Whether walking the time index fills this page within WALK_ROWS rows, by what `known` says. */
+function walkPays(query: MessageQuery, known: KnownCount): boolean {
+  if (known.count === 0 || known.of === undefined || known.of === 0) return false
+  return ((query.offset + query.limit + 1) * known.of) / known.count <= WALK_ROWS
+}
+
 /** Any fixed number: the replica folding the sender counters holds this lock meanwhile. */
 const FOLD_LOCK = 0x1e1e8
 /** Counter rows one fold moves at most. */
-const FOLD_ROWS = 20_000
+const FOLD_ROWS = 1_000
+/** Write batches committing at once per replica (see startBatch). */
+const MAX_BATCHES_IN_FLIGHT = 4
 /** Filtered totals each replica remembers (count-cache.ts), as on SQLite. */
 const COUNT_CACHE_ENTRIES = 256
 /** A deadlock or serialization failure is retried this many times before it is a 503. */
@@ -292,6 +303,8 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   private readonly pool: pg.Pool
   private readonly inserts: InsertQueue
   private readonly inFlight = new Set<Promise<void>>()
+  /** Units that arrived while MAX_BATCHES_IN_FLIGHT batches were committing: the next batch. */
+  private waiting: PendingUnit[] = []
   private closed = false
   private readonly feedFaults: PostgresStoreOptions['feedFaults']
   private readonly appendEvents: string
@@ -306,11 +319,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   private constructor(private readonly options: PostgresStoreOptions) {
     this.feedFaults = options.feedFaults
     this.appendEvents = appendEventsSql(!(options.feedFaults?.naiveOrder ?? false))
-    this.inserts = new InsertQueue(options.maxBatchRows ?? 512, (batch) => {
-      const done = this.commitBatch(batch)
-      this.inFlight.add(done)
-      void done.finally(() => this.inFlight.delete(done))
-    })
+    this.inserts = new InsertQueue(options.maxBatchRows ?? 512, (batch) => this.startBatch(batch))
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax ?? 10,
@@ -323,7 +332,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     // An idle connection that breaks (server restart, network cut) is dropped by the pool and
     // replaced on the next checkout; without a listener its error would end the process.
     this.pool.on('error', () => {})
-    const foldEvery = options.foldIntervalMs ?? 1000
+    const foldEvery = options.foldIntervalMs ?? 250
     if (foldEvery > 0) {
       this.folding = setInterval(() => {
         this.foldCounters().catch(() => {}) // the next interval tries again
@@ -335,7 +344,10 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   /**
    * Folds the sender counters written since the last fold into sender_totals, on one replica
    * at a time (the others skip); returns how many counter rows it moved. /stats is exact at
-   * any moment either way: this only keeps what it has to add up small.
+   * any moment either way: this only keeps what it has to add up small. The rows it moves
+   * are dead tuples until autovacuum, which migration 7 tells to come after 1,000 of them (a
+   * VACUUM after each fold kept /stats at 0.3 ms but stalled webhooks for seconds in
+   * bench:mixed, even without TRUNCATE; autovacuum steps aside for writers).
    */
   async foldCounters(): Promise<number> {
     return this.transaction(async (client) => {
@@ -410,6 +422,27 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
 
   ingest(batch: IngestBatch): Promise<IngestResult> {
     return this.inserts.push(batch)
+  }
+
+  /**
+   * Commits a batch now, or, while MAX_BATCHES_IN_FLIGHT are committing, keeps its units for
+   * the batch that starts when one of them ends. Under load batches grow instead of queueing
+   * for connections one webhook at a time: commits are ordered (the feed's lock), so a
+   * thousand one-row batches a second wait on each other, while a few larger ones do not.
+   */
+  private startBatch(batch: PendingUnit[]): void {
+    if (this.inFlight.size >= MAX_BATCHES_IN_FLIGHT) {
+      this.waiting.push(...batch)
+      return
+    }
+    const done = this.commitBatch(batch)
+    this.inFlight.add(done)
+    void done.finally(() => {
+      this.inFlight.delete(done)
+      const waiting = this.waiting
+      this.waiting = []
+      for (const next of batchesOf(waiting, this.options.maxBatchRows ?? 512)) this.startBatch(next)
+    })
   }
 
   /** Writes a batch of units and settles each caller's promise; never rejects itself. */
@@ -638,11 +671,12 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     if (query.since !== undefined) filters.push(`ts_key >= ${param(timestampSortKey(query.since))}`)
     // The folded text contains the folded query: the contract's test, which the trigram index
     // answers for queries of three or more characters.
-    if (query.q !== undefined) filters.push(`text_folded LIKE ${param(likeContaining(foldCase(query.q)))}`)
+    const like = query.q === undefined ? null : param(likeContaining(foldCase(query.q)))
+    if (like !== null) filters.push(`text_folded LIKE ${like}`)
 
     // The total from the counters when they can answer, else from a remembered count plus
     // the matches committed since, else counted with the same filters.
-    let totalSql: string
+    let totalSql: string | undefined
     let countKey: string | null = null
     if (query.countTotal === false) totalSql = 'SELECT 0 AS total'
     else if (filters.length === 0) totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
@@ -650,12 +684,18 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       // The same filter: the counters' column has the same name.
       totalSql = `SELECT (SELECT coalesce(sum(count), 0) FROM sender_counts WHERE ${filters[0]})
         + (SELECT coalesce(sum(count), 0) FROM sender_totals WHERE ${filters[0]}) AS total`
-    else {
+    let known: KnownCount | undefined
+    if (totalSql === undefined) {
       countKey = JSON.stringify(params)
-      totalSql = this.rememberedTotalSql(filters.join(' AND '), this.counts.get(countKey), param)
+      known = this.counts.get(countKey)
+      totalSql = this.rememberedTotalSql(filters.join(' AND '), known, param)
     }
-
-    const pageFilters = [...filters]
+    // A word the store knows to be common is found fastest by walking the time index until the
+    // page is full (its matches are dense); the planner, which cannot estimate a substring's
+    // frequency, would fetch every match through the trigram index and sort them. The text
+    // test is then written so that the trigram index cannot serve it.
+    const walk = like !== null && query.from === undefined && known !== undefined && walkPays(query, known)
+    const pageFilters = walk ? [...filters.slice(0, -1), `(text_folded || '') LIKE ${like}`] : [...filters]
     if (query.after !== undefined) {
       // A row-value comparison on the (ts_key, message_id) index: a deep page costs what the first does.
       pageFilters.push(`(ts_key, message_id) > (${param(query.after.key)}, ${param(query.after.messageId)})`)
@@ -669,11 +709,17 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
         ORDER BY ts_key, message_id LIMIT ${param(query.limit + 1)} OFFSET ${param(query.offset)}
       ) AS p ON true
       ORDER BY p.ts_key, p.message_id`
-    const result = await this.query<PageRow & { head?: string; epoch?: string }>(sql, params)
+    type Row = PageRow & { head?: string; epoch?: string; messages?: string }
+    const result = walk ? await this.walkQuery<Row>(sql, params) : await this.query<Row>(sql, params)
     const total = Number(result[0]?.total ?? 0)
     const first = result[0]
     if (countKey !== null && first?.head !== undefined && first.epoch !== undefined) {
-      this.counts.set(countKey, { count: total, upTo: Number(first.head), epoch: Number(first.epoch) })
+      this.counts.set(countKey, {
+        count: total,
+        upTo: Number(first.head),
+        epoch: Number(first.epoch),
+        of: Number(first.messages),
+      })
     }
     const rows = result.filter((row) => row.message_id !== null)
     const more = rows.length > query.limit
@@ -706,7 +752,8 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     known: KnownCount | undefined,
     param: (value: unknown) => string,
   ) {
-    const head = '(SELECT coalesce(max(seq), 0) FROM events) AS head, meta.deletions AS epoch'
+    const head = `(SELECT coalesce(max(seq), 0) FROM events) AS head, meta.deletions AS epoch,
+      (SELECT coalesce(sum(total), 0) FROM message_totals) AS messages`
     const everything = `(SELECT count(*) FROM messages WHERE ${where})`
     if (known === undefined) return `SELECT ${everything} AS total, ${head} FROM store_meta AS meta`
     const since = `(SELECT count(*) FROM events AS e JOIN messages AS m ON m.message_id = e.message_id
@@ -915,7 +962,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       first_ts: string | null
       last_ts: string | null
       top: { from: string; count: number }[]
-    }>(STATS_SQL, [])
+    }>(STATS_SQL, [], 'inlet-stats')
     if (row === undefined) throw new StorageUnavailableError()
     return {
       total_messages: Number(row.total),
@@ -960,13 +1007,38 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     clearInterval(this.folding)
     this.stopListening()
     this.inserts.flush()
-    await Promise.all(this.inFlight)
+    // Each batch that ends may start the one that waited behind it.
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight)
     await this.pool.end()
   }
 
-  private async query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
+  /**
+   * A page read that walks an index: without parallel workers, whose start (5–7 ms) costs more
+   * than the few thousand rows the walk reads.
+   */
+  private async walkQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
     try {
-      return (await this.pool.query<T>(sql, params)).rows
+      return await this.transaction(async (client) => {
+        await client.query('SET LOCAL max_parallel_workers_per_gather = 0')
+        return (await client.query<T>(sql, params)).rows
+      })
+    } catch (error) {
+      throw toStoreError(error)
+    }
+  }
+
+  /** `name`: a statement each connection prepares once and then runs without planning it again. */
+  private async query<T extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[],
+    name?: string,
+  ): Promise<T[]> {
+    try {
+      return (
+        await this.pool.query<T>(
+          name === undefined ? { text: sql, values: params } : { name, text: sql, values: params },
+        )
+      ).rows
     } catch (error) {
       throw toStoreError(error)
     }
