@@ -147,13 +147,19 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       -- Stats from a fold: a background step (postgres-store.ts foldCounters) moves the
       -- counter shards' rows into one row per sender here, under an index by count, so /stats
       -- reads the shards written since the last fold plus the first rows of that index,
-      -- instead of summing every shard of every sender. senders: how many rows here are > 0.
+      -- instead of summing every shard of every sender. sender_fold.senders: how many rows here are > 0.
       CREATE TABLE sender_totals (
         from_msisdn text COLLATE "C" PRIMARY KEY,
         count       bigint NOT NULL
       );
       CREATE INDEX sender_totals_by_count ON sender_totals (count DESC, from_msisdn);
-      ALTER TABLE store_meta ADD COLUMN senders bigint NOT NULL DEFAULT 0;
+      -- A row of its own, not store_meta's: deletions update that one, and a fold waiting on a
+      -- deletion's row lock would hold the counter rows webhooks need meanwhile.
+      CREATE TABLE sender_fold (
+        id      smallint PRIMARY KEY CHECK (id = 1),
+        senders bigint NOT NULL
+      );
+      INSERT INTO sender_fold (id, senders) VALUES (1, 0);
     `,
   },
   {

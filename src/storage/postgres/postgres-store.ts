@@ -226,7 +226,7 @@ const STATS_SQL = `
   )
   SELECT
     (SELECT coalesce(sum(total), 0) FROM message_totals) AS total,
-    (SELECT senders FROM store_meta WHERE id = 1)
+    (SELECT senders FROM sender_fold WHERE id = 1)
       + (SELECT count(*) FILTER (WHERE after > 0 AND before <= 0) - count(*) FILTER (WHERE before > 0 AND after <= 0)
          FROM moved) AS senders,
     (SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1) AS first_ts,
@@ -243,7 +243,7 @@ const STATS_SQL = `
        ) AS candidates WHERE c > 0 ORDER BY c DESC, f LIMIT 10) AS top) AS top`
 
 /**
- * Moves up to $1 counter rows into sender_totals, in one statement, keeping store_meta.senders
+ * Moves up to $1 counter rows into sender_totals, in one statement, keeping sender_fold.senders
  * (senders above zero) right. Rows a writer holds are skipped (SKIP LOCKED): the fold never
  * waits, so it cannot deadlock with writers, and takes them next time.
  */
@@ -264,7 +264,7 @@ const FOLD_SQL = `
          - count(*) FILTER (WHERE f.count <= 0 AND f.count - s.delta > 0) AS change
     FROM folded AS f JOIN summed AS s ON s.from_msisdn = f.from_msisdn
   )
-  UPDATE store_meta SET senders = senders + (SELECT change FROM signs) WHERE id = 1
+  UPDATE sender_fold SET senders = senders + (SELECT change FROM signs) WHERE id = 1
   RETURNING (SELECT count(*) FROM taken)::int AS moved`
 
 /** The order PostgreSQL's COLLATE "C" gives: UTF-8 bytes. */
