@@ -80,6 +80,9 @@ export async function postgresDataset(
         if (copied % 100_000 === 0) progress(`  ${copied.toLocaleString('en-US')} …`)
       }
       await Promise.all(inFlight)
+      // Every counter folded, as on a server that has been running: /stats is measured in its
+      // steady state, not while a fresh copy catches up.
+      while ((await store.foldCounters()) > 0) {}
     } finally {
       await store.close()
     }

@@ -334,8 +334,21 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     this.pool.on('error', () => {})
     const foldEvery = options.foldIntervalMs ?? 250
     if (foldEvery > 0) {
-      this.folding = setInterval(() => {
-        this.foldCounters().catch(() => {}) // the next interval tries again
+      let running = false
+      this.folding = setInterval(async () => {
+        if (running) return
+        running = true
+        try {
+          // Steps of FOLD_ROWS, one after the other while there is more (after a start on a
+          // database whose counters were never folded, or a burst), each holding its rows briefly.
+          for (let step = 0; step < 100 && !this.closed; step++) {
+            if ((await this.foldCounters()) < FOLD_ROWS) break
+          }
+        } catch {
+          // the next interval tries again
+        } finally {
+          running = false
+        }
       }, foldEvery)
       this.folding.unref()
     }
