@@ -307,3 +307,42 @@ test('the stream retries a refusal other than 401, gives up on a 401, and reconn
     'unauthorized',
   ])
 })
+
+test("the stream waits what the server's retry: field says before reconnecting, not its own delay", {
+  timeout: 10_000,
+}, async (t) => {
+  const server = await sseServer(t, [
+    (_request, response) => {
+      open(response)
+      response.write('retry: 20\n\n')
+      response.write(frame(1))
+      setTimeout(() => response.destroy(), 20)
+    },
+    (_request, response) => {
+      open(response)
+      response.write(frame(2))
+    },
+  ])
+  const events: string[] = []
+  let resolveSecond: () => void = () => {}
+  const second = new Promise<void>((resolve) => {
+    resolveSecond = resolve
+  })
+  const stream = new FeedStream({
+    url: server.url,
+    after: '0',
+    token: () => null,
+    onEvent: (event) => {
+      events.push(event.id)
+      if (event.id === '2') resolveSecond()
+    },
+    onState: () => {},
+    // Its own delay would be a minute: the test only ends in time if the server's 20 ms is used.
+    retryDelayMs: () => 60_000,
+  })
+  await second
+  stream.stop()
+  await stream.done
+  assert.deepEqual(events, ['1', '2'])
+  assert.equal(server.requests[1]?.headers['last-event-id'], '1')
+})

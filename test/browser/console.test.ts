@@ -405,6 +405,7 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
   await t.test('with the admin token a message can be deleted; the inbox and the API agree', async () => {
     const page = await newPage({ admin: true })
     await page.goto(`${base}/console/messages/live-1`)
+    await page.getByText('28 messages').waitFor()
     await page.getByRole('button', { name: 'Delete message' }).click()
     await page.getByRole('button', { name: 'Yes, delete' }).click()
     await page.waitForURL(`${base}/console`)

@@ -90,7 +90,19 @@ export function MessagePane(props: { messageId: string; filters: InboxFilters })
               <pre>{prettyJson(loaded.message.payload)}</pre>
             </section>
           )}
-          <DeleteMessage messageId={messageId} done={() => navigate(inboxHref)} />
+          <DeleteMessage
+            messageId={messageId}
+            done={() => {
+              // The list leaves it now, whether or not the stream delivers the deletion's event
+              // (it starts at the feed's head when the page opened, which may be after it).
+              live.publish({
+                id: '',
+                type: 'message.deleted',
+                data: { message_id: messageId, reason: 'single' },
+              })
+              navigate(inboxHref)
+            }}
+          />
         </>
       )}
     </section>
