@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
+import { compareUtf8 } from '../src/domain/byte-order.js'
 import { foldCase, matchesQuery } from '../src/domain/text-search.js'
 import { timestampSortKey } from '../src/domain/timestamp.js'
 import { unsupportedNode } from '../src/runtime.js'
@@ -55,4 +57,25 @@ test('Node.js 22 and newer are supported; older majors are refused with both ver
   assert.equal(unsupportedNode('26.10.0'), null)
   assert.equal(unsupportedNode('20.20.2'), 'Inlet needs Node.js 22 or newer (found 20.20.2)')
   assert.equal(unsupportedNode('21.7.3'), 'Inlet needs Node.js 22 or newer (found 21.7.3)')
+})
+
+test('compareUtf8 orders well-formed strings as their UTF-8 bytes compare', () => {
+  const sign = (n: number) => Math.sign(n)
+  // Around the surrogates: a code point above U+FFFF sorts after U+E000–U+FFFF, unlike UTF-16.
+  for (const [a, b] of [
+    ['a', 'b'],
+    ['a', 'ab'],
+    ['\uffff', '😀'],
+    ['\ue000', '\u{10000}'],
+    ['\u{10000}', '\u{10001}'],
+    ['é', 'z'],
+  ] as const) {
+    assert.equal(sign(compareUtf8(a, b)), sign(Buffer.compare(Buffer.from(a), Buffer.from(b))), `${a} ${b}`)
+  }
+  fc.assert(
+    fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+      assert.equal(sign(compareUtf8(a, b)), sign(Buffer.compare(Buffer.from(a), Buffer.from(b))))
+    }),
+    { numRuns: 5000 },
+  )
 })

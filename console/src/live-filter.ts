@@ -1,6 +1,7 @@
 // Whether a message that arrives live belongs in the inbox as filtered: the same rules as
 // GET /messages (exact sender, `since` by instant, `q` folded as every store folds it),
 // from the same domain functions the stores use.
+import { compareUtf8 } from '../../src/domain/byte-order.js'
 import { matchesQuery } from '../../src/domain/text-search.js'
 import { timestampSortKey } from '../../src/domain/timestamp.js'
 import type { InboxFilters } from './routes.js'
@@ -29,10 +30,5 @@ export function compareMessages(a: ListedMessage, b: ListedMessage): number {
   const ka = timestampSortKey(a.ts) ?? a.ts
   const kb = timestampSortKey(b.ts) ?? b.ts
   if (ka !== kb) return ka < kb ? -1 : 1
-  const ea = new TextEncoder().encode(a.message_id)
-  const eb = new TextEncoder().encode(b.message_id)
-  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
-    if (ea[i] !== eb[i]) return (ea[i] as number) - (eb[i] as number)
-  }
-  return ea.length - eb.length
+  return compareUtf8(a.message_id, b.message_id)
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
+import { compareUtf8 } from '../../domain/byte-order.js'
 import { statusRank } from '../../domain/message-status.js'
 import { foldCase } from '../../domain/text-search.js'
 import {
@@ -267,9 +268,6 @@ const FOLD_SQL = `
   UPDATE sender_fold SET senders = senders + (SELECT change FROM signs) WHERE id = 1
   RETURNING (SELECT count(*) FROM taken)::int AS moved`
 
-/** The order PostgreSQL's COLLATE "C" gives: UTF-8 bytes. */
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
-
 const statusKey = (messageId: string, status: string) => `${messageId}\0${status}`
 
 /** LIKE treats `%`, `_` and `\` specially; q is literal, so they are escaped. */
@@ -495,9 +493,9 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   private async writeUnits(batch: PendingUnit[]): Promise<{ messages: Set<string>; statuses: Set<string> }> {
     const messages = batch.flatMap((unit) => unit.messages)
     // Stable sorts: repeats of a key keep their arrival order.
-    messages.sort((a, b) => byteOrder(a.message.message_id, b.message.message_id))
+    messages.sort((a, b) => compareUtf8(a.message.message_id, b.message.message_id))
     const statuses = batch.flatMap((unit) => unit.statuses)
-    statuses.sort((a, b) => byteOrder(a.messageId, b.messageId) || byteOrder(a.status, b.status))
+    statuses.sort((a, b) => compareUtf8(a.messageId, b.messageId) || compareUtf8(a.status, b.status))
     const columns: (string | null)[][] = Array.from({ length: 12 }, () => [])
     for (const keyed of messages) {
       const text = keyed.message.text

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { compareUtf8 } from '../../domain/byte-order.js'
 import { foldCase } from '../../domain/text-search.js'
 import {
   BUCKET_KEY_LENGTH,
@@ -107,7 +108,7 @@ const toMessage = (row: MessageRow): Message => ({
 /** The contract's order on stored rows: the instant's key, then message_id in UTF-8 byte order. */
 function compareRows(a: MessageRow, b: MessageRow): number {
   if (a.ts_key !== b.ts_key) return a.ts_key < b.ts_key ? -1 : 1
-  return Buffer.compare(Buffer.from(a.message_id), Buffer.from(b.message_id))
+  return compareUtf8(a.message_id, b.message_id)
 }
 
 /**

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { compareUtf8 } from '../../domain/byte-order.js'
 import { type MessageStatus, statusRank } from '../../domain/message-status.js'
 import { timestampSortKey } from '../../domain/timestamp.js'
 import type { DeletionTarget } from '../message-store.js'
@@ -28,7 +29,7 @@ const TS_KEY = 4
 /** The contract's order: instant, then message_id in UTF-8 byte order. */
 function compareOrder(a: InsertRow, b: InsertRow): number {
   if (a[TS_KEY] !== b[TS_KEY]) return a[TS_KEY] < b[TS_KEY] ? -1 : 1 // ASCII keys: code units are bytes
-  return Buffer.compare(Buffer.from(a[ID]), Buffer.from(b[ID]))
+  return compareUtf8(a[ID], b[ID])
 }
 
 /**
