@@ -275,7 +275,6 @@ export const textAnswer = (mediaType: string, description: string) => ({
 })
 
 // The answers' types, for clients written in TypeScript (the console imports these).
-export type MessagePageAnswer = Static<typeof MessagePageSchema>
 export type MessageDetailAnswer = Static<typeof MessageDetailSchema>
 export type StatusDetailAnswer = Static<typeof StatusDetailSchema>
 export type StatsAnswer = Static<typeof StatsSchema>

@@ -113,6 +113,18 @@ async function signedIn(context: BrowserContext, admin = false): Promise<void> {
   )
 }
 
+/** Each mark of a chart as [its label or bucket, its number], as the SVG carries them. */
+const chartFigures = (page: Page, marks: string, labelAttribute: string) =>
+  page
+    .locator(marks)
+    .evaluateAll(
+      (elements, attribute) =>
+        elements.map(
+          (e) => [e.getAttribute(attribute), Number(e.getAttribute('data-value'))] as [string, number],
+        ),
+      labelAttribute,
+    )
+
 const totalOf = (page: Page) => page.locator('p.total')
 const rowIds = (page: Page) =>
   page.locator('ul.messages a.row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))
@@ -169,6 +181,13 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
     await page.getByRole('button', { name: 'Open the console' }).click()
     await page.getByText('25 messages').waitFor()
     assert.equal(await page.evaluate(() => sessionStorage.getItem('inlet.readToken')), READ)
+    // Signing out forgets it at once: the prompt is back, and a reload asks again.
+    await page.getByText('Tokens', { exact: true }).click()
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByLabel('Read token').waitFor()
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('inlet.readToken')), null)
+    await page.reload()
+    await page.getByLabel('Read token').waitFor()
   })
 
   await t.test(
@@ -283,12 +302,10 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
         messages_per_sender: { from: string; count: number }[]
       }>(base, '/stats')
       assert.equal(await page.locator('[data-stat="total"]').textContent(), String(stats.total_messages))
-      const bars = await page.locator('.bar-chart g.bar').evaluateAll((gs) =>
-        gs.map((g) => ({
-          from: g.getAttribute('data-label'),
-          count: Number(g.getAttribute('data-value')),
-        })),
-      )
+      const bars = (await chartFigures(page, '.bar-chart g.bar', 'data-label')).map(([from, count]) => ({
+        from,
+        count,
+      }))
       assert.deepEqual(bars, stats.messages_per_sender)
       assert.deepEqual(
         bars.map((b) => b.count),
@@ -304,11 +321,11 @@ test('the console in a real browser', { skip: BROWSER_SKIP_REASON, timeout: 180_
         base,
         '/stats/timeline?bucket=day&buckets=30',
       )
-      const dots = await page.locator('.line-chart circle.dot').evaluateAll((cs) =>
-        cs.map((c) => ({
-          start: c.getAttribute('data-start'),
-          count: Number(c.getAttribute('data-value')),
-        })),
+      const dots = (await chartFigures(page, '.line-chart circle.dot', 'data-start')).map(
+        ([start, count]) => ({
+          start,
+          count,
+        }),
       )
       assert.deepEqual(dots, timeline.data)
       assert.deepEqual(

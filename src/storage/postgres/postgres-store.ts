@@ -245,7 +245,8 @@ const STATS_SQL = `
 
 /**
  * Moves up to $1 counter rows into sender_totals, in one statement, keeping sender_fold.senders
- * (senders above zero) right. Rows a writer holds are skipped (SKIP LOCKED): the fold never
+ * (senders above zero) right; with nothing to move it writes nothing (an idle replica folds four
+ * times a second). Rows a writer holds are skipped (SKIP LOCKED): the fold never
  * waits, so it cannot deadlock with writers, and takes them next time.
  */
 const FOLD_SQL = `
@@ -265,7 +266,8 @@ const FOLD_SQL = `
          - count(*) FILTER (WHERE f.count <= 0 AND f.count - s.delta > 0) AS change
     FROM folded AS f JOIN summed AS s ON s.from_msisdn = f.from_msisdn
   )
-  UPDATE sender_fold SET senders = senders + (SELECT change FROM signs) WHERE id = 1
+  UPDATE sender_fold SET senders = senders + (SELECT change FROM signs)
+  WHERE id = 1 AND EXISTS (SELECT 1 FROM taken)
   RETURNING (SELECT count(*) FROM taken)::int AS moved`
 
 const statusKey = (messageId: string, status: string) => `${messageId}\0${status}`
