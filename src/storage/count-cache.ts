@@ -9,6 +9,8 @@ export interface KnownCount {
   epoch: number
   /** PostgreSQL: how many messages there were in all, for the plan's choice (walkPays). */
   of?: number
+  /** PostgreSQL: where a search counts, chosen by sizes at its first request (postgres-store.ts search). */
+  plan?: 'rows' | 'texts'
 }
 
 /**

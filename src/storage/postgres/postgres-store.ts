@@ -23,7 +23,7 @@ import type {
   LeasedDelivery,
   RetryOutcome,
 } from '../../forwarding/delivery-store.js'
-import { CountCache, type KnownCount } from '../count-cache.js'
+import { CountCache } from '../count-cache.js'
 import {
   CURRENT_STATUS_COLUMNS,
   type CurrentStatusRow,
@@ -66,6 +66,21 @@ import {
   RECORD_SQL,
   RELEASE_SQL,
 } from './feed-sql.js'
+import {
+  countKeyOf,
+  filtersOf,
+  firstCountSql,
+  listSql,
+  type PageSource,
+  PLAN_SIZES,
+  type PlanSizes,
+  pageSql,
+  rememberedTotalSql,
+  Statement,
+  searchSizesSql,
+  WALK_SETTINGS,
+  walkPays,
+} from './list-sql.js'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
 
 export interface PostgresStoreOptions {
@@ -85,13 +100,25 @@ export interface PostgresStoreOptions {
    * hands out a position behind one that commits later.
    */
   feedFaults?: { naiveOrder: boolean; commitDelayMs: number }
+  /** Tests: smaller sizes reach every search plan with a few hundred messages (list-sql.ts). */
+  planSizes?: Partial<PlanSizes>
+  /** Tests: told how each search's page was read. */
+  planned?: (source: PageSource['kind']) => void
   /** How long to wait for a connection before the request fails with 503. */
   connectTimeoutMs?: number
   /** How long to wait for a query's answer before the request fails with 503. */
   queryTimeoutMs?: number
 }
 
-interface PageRow {
+/** HEAD_COLUMNS (list-sql.ts) as read. */
+interface HeadRow {
+  head: string
+  epoch: string
+  messages: string
+}
+
+/** A row of listSql: the total, HEAD_COLUMNS when a count was taken, and a page row or NULLs. */
+interface ListRow extends Partial<HeadRow> {
   total: string
   message_id: string | null
   from_msisdn: string
@@ -101,19 +128,31 @@ interface PageRow {
   text: string | null
 }
 
-/** Any fixed number: every Inlet process takes this lock while it migrates. */
-const MIGRATION_LOCK = 0x1e1e7
-/** Counter rows per sender and for the total (see migrations.ts). */
-const COUNTER_SHARDS = 16
-/** A page walks the time index when, by the remembered density of its matches, it reads at most this many rows. */
-const WALK_ROWS = 20_000
-
-/** Whether walking the time index fills this page within WALK_ROWS rows, by what `known` says. */
-function walkPays(query: MessageQuery, known: KnownCount): boolean {
-  if (known.count === 0 || known.of === undefined || known.of === 0) return false
-  return ((query.offset + query.limit + 1) * known.of) / known.count <= WALK_ROWS
+/** The page a listSql statement read. */
+function pageOf(result: ListRow[], query: MessageQuery): MessagePage {
+  const rows = result.filter((row) => row.message_id !== null)
+  const more = rows.length > query.limit
+  if (more) rows.pop()
+  const last = rows.at(-1)
+  return {
+    data: rows.map((row) => ({
+      message_id: row.message_id as string,
+      from: row.from_msisdn,
+      to: row.to_msisdn,
+      ts: row.ts,
+      text: row.text,
+    })),
+    total: Number(result[0]?.total ?? 0),
+    ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id as string } } : {}),
+  }
 }
 
+/** Any fixed number: every Inlet process takes this lock while it migrates. */
+const MIGRATION_LOCK = 0x1e1e7
+/** How long a migration (or the wait for another replica's) may take before the start fails. */
+const MIGRATION_TIMEOUT_MS = 30 * 60_000
+/** Counter rows per sender and for the total (see migrations.ts). */
+const COUNTER_SHARDS = 16
 /** Any fixed number: the replica folding the sender counters holds this lock meanwhile. */
 const FOLD_LOCK = 0x1e1e8
 /** Counter rows one fold moves at most. */
@@ -127,7 +166,8 @@ const RETRIES = 3
 
 /**
  * One statement per batch: insert the rows (the first write of a message_id wins, in this
- * batch and against committed rows) and add the ones created to one counter shard. It
+ * batch and against committed rows), their search rows (message_texts) and the ones created
+ * to one counter shard. It
  * returns what it created ('m' messages, 's' statuses) and the current statuses it moved
  * ('c'), from which the batch's events are appended before the COMMIT (feed-sql.ts).
  */
@@ -145,7 +185,10 @@ const INSERT_BATCH_SQL = `
     WHERE NOT EXISTS (SELECT 1 FROM tombstones AS t WHERE t.message_id = input.message_id)
     ORDER BY n
     ON CONFLICT (message_id) DO NOTHING
-    RETURNING message_id, from_msisdn
+    RETURNING seq, message_id, from_msisdn, ts_key, text_folded
+  ), texts AS (
+    INSERT INTO message_texts (seq, from_msisdn, ts_key, text_folded)
+    SELECT seq, from_msisdn, ts_key, text_folded FROM inserted WHERE text_folded IS NOT NULL
   ), senders AS (
     INSERT INTO sender_counts (from_msisdn, shard, count)
     SELECT from_msisdn, $13::smallint, count(*) FROM inserted GROUP BY from_msisdn ORDER BY from_msisdn
@@ -179,8 +222,9 @@ const INSERT_BATCH_SQL = `
   UNION ALL SELECT 'c', message_id, status FROM current`
 
 /**
- * Deletes what a target names, subtracts it from one counter shard and raises the deletion
- * epoch of remembered counts, in one statement; returns the message_ids deleted. $1: the condition's value, $2: the shard, $3: whether
+ * Deletes what a target names (and its search rows), subtracts it from one counter shard and
+ * raises the deletion epoch of remembered counts, in one statement; returns the message_ids
+ * deleted. $1: the condition's value, $2: the shard, $3: whether
  * to leave tombstones, $4: the row limit (erasure, retention). A row another replica
  * deletes at the same moment is deleted (and counted) by one of them only.
  */
@@ -193,7 +237,9 @@ function deleteSql(target: DeletionTarget): string {
   return `
     WITH gone AS (
       DELETE FROM messages WHERE message_id IN (SELECT message_id FROM messages WHERE ${rows} LIMIT $4)
-      RETURNING message_id, from_msisdn
+      RETURNING seq, message_id, from_msisdn
+    ), texts AS (
+      DELETE FROM message_texts WHERE seq IN (SELECT seq FROM gone)
     ), buried AS (
       INSERT INTO tombstones (message_id) SELECT message_id FROM gone WHERE $3 ORDER BY message_id
       ON CONFLICT (message_id) DO NOTHING
@@ -272,9 +318,6 @@ const FOLD_SQL = `
 
 const statusKey = (messageId: string, status: string) => `${messageId}\0${status}`
 
-/** LIKE treats `%`, `_` and `\` specially; q is literal, so they are escaped. */
-const likeContaining = (folded: string) => `%${folded.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-
 /**
  * A row's own fault (class 22 data exception, class 23 constraint) stays as it is; anything
  * else (no connection, timeout, schema missing, server shutting down) means the database
@@ -315,9 +358,11 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   private listener: pg.Client | undefined
   private listenRetry: NodeJS.Timeout | undefined
   private readonly folding: NodeJS.Timeout | undefined
+  private readonly sizes: PlanSizes
 
   private constructor(private readonly options: PostgresStoreOptions) {
     this.feedFaults = options.feedFaults
+    this.sizes = { ...PLAN_SIZES, ...options.planSizes }
     this.appendEvents = appendEventsSql(!(options.feedFaults?.naiveOrder ?? false))
     this.inserts = new InsertQueue(options.maxBatchRows ?? 512, (batch) => this.startBatch(batch))
     this.pool = new pg.Pool({
@@ -387,26 +432,40 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
 
   private async migrate(): Promise<void> {
     await this.transaction(async (client) => {
-      // Replicas starting together queue here; each then sees what the first applied.
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
-      await client.query(
+      // Replicas starting together queue here; each then sees what the first applied. A
+      // migration may copy a large table (version 8 copies the texts: 17 s at a million
+      // messages), longer than a request's queryTimeoutMs, so none of this runs under it.
+      // (pg reads query_timeout from a query's config too; its types leave it out.)
+      const untimed = (text: string, values: unknown[] = []) =>
+        client.query({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig)
+      await untimed('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+      await untimed(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
       )
       const applied = new Set(
-        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
-          (r) => r.version,
+        (await untimed('SELECT version FROM schema_migrations')).rows.map(
+          (r) => (r as { version: number }).version,
         ),
       )
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue
-        await client.query(migration.sql)
-        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version])
+        await untimed(migration.sql)
+        await untimed('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version])
       }
     })
   }
 
+  /** Reads in one snapshot: each statement sees what the first one saw. */
+  private async readTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.transaction(work, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    } catch (error) {
+      throw toStoreError(error)
+    }
+  }
+
   /** Runs `work` in one transaction on one pooled connection: COMMIT after it, ROLLBACK if it throws. */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect()
     // A connection that breaks while checked out emits 'error' (the query in flight fails
     // too); without a listener that event would end the process.
@@ -414,7 +473,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     client.on('error', ignore)
     let broken: Error | undefined
     try {
-      await client.query('BEGIN')
+      await client.query(begin)
       const result = await work(client)
       await client.query('COMMIT')
       return result
@@ -674,105 +733,109 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   }
 
   async list(query: MessageQuery): Promise<MessagePage> {
-    const params: unknown[] = []
-    const param = (value: unknown) => {
-      params.push(value)
-      return `$${params.length}`
-    }
-    const filters: string[] = []
-    if (query.from !== undefined) filters.push(`from_msisdn = ${param(query.from)}`)
-    if (query.since !== undefined) filters.push(`ts_key >= ${param(timestampSortKey(query.since))}`)
-    // The folded text contains the folded query: the contract's test, which the trigram index
-    // answers for queries of three or more characters.
-    const like = query.q === undefined ? null : param(likeContaining(foldCase(query.q)))
-    if (like !== null) filters.push(`text_folded LIKE ${like}`)
-
+    if (query.q !== undefined) return this.search(query)
     // The total from the counters when they can answer, else from a remembered count plus
     // the matches committed since, else counted with the same filters.
-    let totalSql: string | undefined
-    let countKey: string | null = null
+    const statement = new Statement()
+    let totalSql: string
+    let countKey: string | undefined
     if (query.countTotal === false) totalSql = 'SELECT 0 AS total'
-    else if (filters.length === 0) totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
-    else if (query.from !== undefined && filters.length === 1)
+    else if (query.from === undefined && query.since === undefined)
+      totalSql = 'SELECT coalesce(sum(total), 0) AS total FROM message_totals'
+    else if (query.since === undefined) {
       // The same filter: the counters' column has the same name.
-      totalSql = `SELECT (SELECT coalesce(sum(count), 0) FROM sender_counts WHERE ${filters[0]})
-        + (SELECT coalesce(sum(count), 0) FROM sender_totals WHERE ${filters[0]}) AS total`
-    let known: KnownCount | undefined
-    if (totalSql === undefined) {
-      countKey = JSON.stringify(params)
-      known = this.counts.get(countKey)
-      totalSql = this.rememberedTotalSql(filters.join(' AND '), known, param)
+      const [from] = filtersOf(query, statement)
+      totalSql = `SELECT (SELECT coalesce(sum(count), 0) FROM sender_counts WHERE ${from})
+        + (SELECT coalesce(sum(count), 0) FROM sender_totals WHERE ${from}) AS total`
+    } else {
+      countKey = countKeyOf(query)
+      totalSql = rememberedTotalSql(query, statement, this.counts.get(countKey), 'messages')
     }
-    // A word the store knows to be common is found fastest by walking the time index until the
-    // page is full (its matches are dense); the planner, which cannot estimate a substring's
-    // frequency, would fetch every match through the trigram index and sort them. The text
-    // test is then written so that the trigram index cannot serve it.
-    const walk = like !== null && query.from === undefined && known !== undefined && walkPays(query, known)
-    const pageFilters = walk ? [...filters.slice(0, -1), `(text_folded || '') LIKE ${like}`] : [...filters]
-    if (query.after !== undefined) {
-      // A row-value comparison on the (ts_key, message_id) index: a deep page costs what the first does.
-      pageFilters.push(`(ts_key, message_id) > (${param(query.after.key)}, ${param(query.after.messageId)})`)
-    }
-    const where = pageFilters.length > 0 ? `WHERE ${pageFilters.join(' AND ')}` : ''
-    // One statement, so the total and the page see the same rows; one row more than asked
-    // tells whether a next page exists, and the LEFT JOIN keeps the total when the page is empty.
-    const sql = `
-      SELECT t.*, p.* FROM (${totalSql}) AS t LEFT JOIN LATERAL (
-        SELECT message_id, from_msisdn, to_msisdn, ts, ts_key, text FROM messages ${where}
-        ORDER BY ts_key, message_id LIMIT ${param(query.limit + 1)} OFFSET ${param(query.offset)}
-      ) AS p ON true
-      ORDER BY p.ts_key, p.message_id`
-    type Row = PageRow & { head?: string; epoch?: string; messages?: string }
-    const result = walk ? await this.walkQuery<Row>(sql, params) : await this.query<Row>(sql, params)
-    const total = Number(result[0]?.total ?? 0)
-    const first = result[0]
-    if (countKey !== null && first?.head !== undefined && first.epoch !== undefined) {
-      this.counts.set(countKey, {
-        count: total,
-        upTo: Number(first.head),
-        epoch: Number(first.epoch),
-        of: Number(first.messages),
-      })
-    }
-    const rows = result.filter((row) => row.message_id !== null)
-    const more = rows.length > query.limit
-    if (more) rows.pop()
-    const last = rows.at(-1)
-    return {
-      data: rows.map((row) => ({
-        message_id: row.message_id as string,
-        from: row.from_msisdn,
-        to: row.to_msisdn,
-        ts: row.ts,
-        text: row.text,
-      })),
-      total,
-      ...(more && last ? { next: { key: last.ts_key, messageId: last.message_id as string } } : {}),
-    }
+    const sql = listSql(totalSql, pageSql(query, statement, { kind: 'rows' }))
+    const rows = await this.query<ListRow>(sql, statement.params)
+    if (countKey !== undefined) this.remember(countKey, rows[0], 'rows')
+    return pageOf(rows, query)
   }
 
   /**
-   * The total of a filtered list, with the feed's head and the deletion epoch it was counted
-   * at (to remember it), in the list's own statement (one snapshot). Positions are handed out
-   * in commit order (feed-sql.ts): every message up to the head the snapshot sees is visible
-   * in it, and every message committed after an earlier snapshot has a later position. So a
-   * count remembered at position P, in the same epoch, plus the matches among the messages
-   * whose message.created event is after P, is the exact total now; in another epoch (a
-   * deletion came between) the CASE counts everything again.
+   * A list with q. A first request reads the sizes a plan needs (the sender's rows, how
+   * recent `since` is) in the snapshot it counts in; the plan is remembered with the count,
+   * and later requests run one statement: the remembered total plus the matches since, and
+   * the page by the density the count gives (walkPays).
    */
-  private rememberedTotalSql(
-    where: string,
-    known: KnownCount | undefined,
-    param: (value: unknown) => string,
-  ) {
-    const head = `(SELECT coalesce(max(seq), 0) FROM events) AS head, meta.deletions AS epoch,
-      (SELECT coalesce(sum(total), 0) FROM message_totals) AS messages`
-    const everything = `(SELECT count(*) FROM messages WHERE ${where})`
-    if (known === undefined) return `SELECT ${everything} AS total, ${head} FROM store_meta AS meta`
-    const since = `(SELECT count(*) FROM events AS e JOIN messages AS m ON m.message_id = e.message_id
-        WHERE e.seq > ${param(known.upTo)} AND e.type = 'message.created' AND ${where})`
-    return `SELECT CASE WHEN meta.deletions = ${param(known.epoch)} THEN ${param(known.count)}::bigint + ${since}
-        ELSE ${everything} END AS total, ${head} FROM store_meta AS meta`
+  private async search(query: MessageQuery): Promise<MessagePage> {
+    const countKey = countKeyOf(query)
+    const known = this.counts.get(countKey)
+    if (known?.plan !== undefined) {
+      const statement = new Statement()
+      const table = known.plan === 'rows' ? 'messages' : 'message_texts'
+      const totalSql = rememberedTotalSql(query, statement, known, table)
+      const kind =
+        known.plan === 'rows' ? 'rows' : walkPays(query, known, this.sizes.walkRows) ? 'walk' : 'matches'
+      this.options.planned?.(kind)
+      const sql = listSql(totalSql, pageSql(query, statement, { kind }))
+      const rows =
+        kind === 'walk'
+          ? await this.readTransaction(async (client) => {
+              await client.query(WALK_SETTINGS)
+              return (await client.query<ListRow>(sql, statement.params)).rows
+            })
+          : await this.query<ListRow>(sql, statement.params)
+      this.remember(countKey, rows[0], known.plan)
+      return pageOf(rows, query)
+    }
+    return this.readTransaction(async (client) => {
+      const run = async <T extends pg.QueryResultRow>(build: (statement: Statement) => string) => {
+        const statement = new Statement()
+        return (await client.query<T>(build(statement), statement.params)).rows
+      }
+      const listed = async (total: (st: Statement) => string, source: PageSource) => {
+        this.options.planned?.(source.kind)
+        return run<ListRow>((st) => listSql(total(st), pageSql(query, st, source)))
+      }
+      type Sizes = HeadRow & { sender_rows?: string; recent_many?: boolean }
+      const [sizes] = await run<Sizes>((st) => searchSizesSql(query, st, this.sizes.fewRows))
+      if (sizes === undefined) throw new Error('store_meta has no row')
+      const senderRows = sizes.sender_rows === undefined ? undefined : Number(sizes.sender_rows)
+      // A sender with no messages has no matches either.
+      if (senderRows === 0) return { data: [], total: 0 }
+      if ((senderRows !== undefined && senderRows <= this.sizes.fewRows) || sizes.recent_many === false) {
+        const rows = await listed((st) => rememberedTotalSql(query, st, undefined, 'messages'), {
+          kind: 'rows',
+        })
+        this.remember(countKey, rows[0], 'rows')
+        return pageOf(rows, query)
+      }
+      const [counted] = await run<{ total: string; seqs: string[] | null }>((st) =>
+        firstCountSql(query, st, this.sizes.keptRows),
+      )
+      const total = Number(counted?.total ?? 0)
+      let source: PageSource
+      if (counted?.seqs != null) source = { kind: 'seqs', seqs: counted.seqs }
+      else if (walkPays(query, { count: total, of: Number(sizes.messages) }, this.sizes.walkRows)) {
+        source = { kind: 'walk' }
+        await client.query(WALK_SETTINGS)
+      } else source = { kind: 'matches' }
+      const rows = await listed(() => `SELECT ${total}::bigint AS total`, source)
+      this.remember(countKey, { ...sizes, total: String(total) }, 'texts')
+      return pageOf(rows, query)
+    })
+  }
+
+  /** Keeps a count read with HEAD_COLUMNS (count-cache.ts), with the plan it was read by. */
+  private remember(
+    countKey: string,
+    row: Partial<ListRow & HeadRow> | undefined,
+    plan: 'rows' | 'texts',
+  ): void {
+    if (row?.head === undefined || row.epoch === undefined || row.total === undefined) return
+    this.counts.set(countKey, {
+      count: Number(row.total),
+      upTo: Number(row.head),
+      epoch: Number(row.epoch),
+      of: Number(row.messages),
+      plan,
+    })
   }
 
   /** Positions are handed out in commit order (feed-sql.ts), so no commit can land behind the last one. */
@@ -1023,21 +1086,6 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     // Each batch that ends may start the one that waited behind it.
     while (this.inFlight.size > 0) await Promise.all(this.inFlight)
     await this.pool.end()
-  }
-
-  /**
-   * A page read that walks an index: without parallel workers, whose start (5–7 ms) costs more
-   * than the few thousand rows the walk reads.
-   */
-  private async walkQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-    try {
-      return await this.transaction(async (client) => {
-        await client.query('SET LOCAL max_parallel_workers_per_gather = 0')
-        return (await client.query<T>(sql, params)).rows
-      })
-    } catch (error) {
-      throw toStoreError(error)
-    }
   }
 
   /** `name`: a statement each connection prepares once and then runs without planning it again. */
