@@ -1,11 +1,10 @@
+import { ADVISORY_LOCKS } from './advisory-locks.js'
+
 // The feed's and forwarding's SQL on PostgreSQL (postgres-store.ts runs it).
 
 /** A timestamptz as the API shows it: ISO-8601 UTC with milliseconds. */
 export const iso = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-
-/** Any fixed number other than the migration lock's: the feed's commit-order lock. */
-export const COMMIT_ORDER_LOCK = 0x1e1e8
 
 /** The channel a commit that added events notifies, so every replica's consumers wake. */
 export const EVENTS_CHANNEL = 'inlet_events'
@@ -21,7 +20,7 @@ export const EVENTS_CHANNEL = 'inlet_events'
  */
 export function appendEventsSql(ordered: boolean): string {
   const lock = ordered
-    ? `commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock(${COMMIT_ORDER_LOCK})),`
+    ? `commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.commitOrder})),`
     : ''
   return `
     WITH ${lock} appended AS (
