@@ -407,17 +407,10 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
    * Folds the sender counters written since the last fold into sender_totals, on one replica
    * at a time (the others skip); returns how many counter rows it moved. /stats is exact at
    * any moment either way: this only keeps what it has to add up small. The rows it moves
-   * are dead tuples until autovacuum, which migration 7 tells to come after 1,000 of them (a
-   * VACUUM after each fold kept /stats at 0.3 ms but stalled webhooks for seconds in
-   * bench:mixed, even without TRUNCATE; autovacuum steps aside for writers).
+   * are dead tuples until autovacuum, which migration 7 tells to come after 1,000 of them.
    */
   async foldCounters(): Promise<number> {
-    return this.transaction(async (client) => {
-      const locked = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_xact_lock($1) AS locked',
-        [ADVISORY_LOCKS.fold],
-      )
-      if (locked.rows[0]?.locked !== true) return 0
+    return this.onOneReplica(ADVISORY_LOCKS.fold, async (client) => {
       return (await client.query<{ moved: number }>(FOLD_SQL, [FOLD_ROWS])).rows[0]?.moved ?? 0
     })
   }
@@ -430,16 +423,22 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
    * the acknowledgement path (autovacuum merges it too, but only every 20 % of the table's size).
    */
   async mergeSearchEntries(): Promise<number> {
-    return this.transaction(async (client) => {
-      const locked = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_xact_lock($1) AS locked',
-        [ADVISORY_LOCKS.searchUpkeep],
-      )
-      if (locked.rows[0]?.locked !== true) return 0
+    return this.onOneReplica(ADVISORY_LOCKS.searchUpkeep, async (client) => {
       const merged = await client.query<{ pages: string }>(
         "SELECT gin_clean_pending_list('message_texts_search'::regclass) AS pages",
       )
       return Number(merged.rows[0]?.pages ?? 0)
+    })
+  }
+
+  /** Upkeep that one replica does at a time: `work` in a transaction holding `lock`, else 0 (another holds it). */
+  private onOneReplica(lock: number, work: (client: pg.PoolClient) => Promise<number>): Promise<number> {
+    return this.transaction(async (client) => {
+      const locked = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1) AS locked',
+        [lock],
+      )
+      return locked.rows[0]?.locked === true ? work(client) : 0
     })
   }
 
