@@ -11,6 +11,8 @@ export interface KnownCount {
   of?: number
   /** PostgreSQL: where a search counts, chosen by sizes at its first request (postgres-store.ts search). */
   plan?: 'rows' | 'texts'
+  /** PostgreSQL: the matches' seqs when they are few (postgres-store.ts search), by which a page is read. */
+  seqs?: string[]
 }
 
 /**

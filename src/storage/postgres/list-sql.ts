@@ -81,8 +81,9 @@ export function rememberedTotalSql(
  *   matches are dense (a common word).
  * - `matches`: take every match from message_texts' trigram index, read those rows and sort them.
  * - `seqs`: the same, with the matches already in hand (a first request's count kept them).
+ * - `kept`: the same, with the matches a remembered count kept and those added since (keptSql).
  */
-export type PageSource = { kind: 'rows' | 'walk' | 'matches' } | { kind: 'seqs'; seqs: string[] }
+export type PageSource = { kind: 'rows' | 'walk' | 'matches' | 'kept' } | { kind: 'seqs'; seqs: string[] }
 
 /**
  * The page (one row more than asked tells whether a next page exists) as a SELECT on messages,
@@ -97,6 +98,8 @@ export function pageSql(query: MessageQuery, statement: Statement, source: PageS
     conditions.push(`seq IN (SELECT seq FROM message_texts WHERE ${inTexts.join(' AND ')})`)
   } else if (source.kind === 'seqs') {
     conditions.push(`seq = ANY(${statement.param(source.seqs)}::bigint[])`)
+  } else if (source.kind === 'kept') {
+    conditions.push('seq IN (SELECT seq FROM kept UNION ALL SELECT seq FROM added)')
   } else {
     conditions.push(...filtersOf(query, statement))
   }
@@ -118,6 +121,31 @@ export function pageSql(query: MessageQuery, statement: Statement, source: PageS
 export const listSql = (totalSql: string, page: string) => `
   SELECT t.*, p.* FROM (${totalSql}) AS t LEFT JOIN LATERAL (${page}) AS p ON true
   ORDER BY p.ts_key, p.message_id`
+
+/**
+ * A remembered search whose matches were few enough to keep (KnownCount.seqs), as one
+ * statement without the trigram index: `added`, the matches among the messages committed
+ * since it was counted (as in rememberedTotalSql); the total, the kept count plus those (after
+ * a deletion, the kept seqs still in messages, plus those); the added seqs, to keep them too;
+ * HEAD_COLUMNS; and the page read from the kept and added seqs. Seqs are never reused, and a
+ * deleted message's row is gone from messages, so the page is exact after deletions too.
+ */
+export function keptSql(
+  query: MessageQuery,
+  statement: Statement,
+  known: KnownCount & { seqs: string[] },
+): string {
+  const where = filtersOf(query, statement).join(' AND ')
+  const ctes = `kept AS (SELECT unnest(${statement.param(known.seqs)}::bigint[]) AS seq),
+    added AS MATERIALIZED (SELECT m.seq FROM events AS e JOIN messages AS m ON m.message_id = e.message_id
+      WHERE e.seq > ${statement.param(known.upTo)} AND e.type = 'message.created' AND ${where})`
+  const total = `SELECT CASE WHEN meta.deletions = ${statement.param(known.epoch)}
+      THEN ${statement.param(known.count)}::bigint
+      ELSE (SELECT count(*) FROM messages WHERE seq IN (SELECT seq FROM kept)) END
+      + (SELECT count(*) FROM added) AS total,
+    (SELECT array_agg(seq) FROM added) AS added, ${HEAD_COLUMNS} FROM store_meta AS meta`
+  return `WITH ${ctes} ${listSql(total, pageSql(query, statement, { kind: 'kept' }))}`
+}
 
 /** The sizes a search's plan turns on (see PLAN_SIZES); tests make them small to reach every plan. */
 export interface PlanSizes {

@@ -71,6 +71,7 @@ import {
   countKeyOf,
   filtersOf,
   firstCountSql,
+  keptSql,
   listSql,
   type PageSource,
   PLAN_SIZES,
@@ -455,28 +456,41 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   }
 
   private async migrate(): Promise<void> {
-    await this.transaction(async (client) => {
-      // Replicas starting together queue here; each then sees what the first applied. A
-      // migration may copy a large table (version 8 copies the texts: 17 s at a million
-      // messages), longer than a request's queryTimeoutMs, so none of this runs under it.
-      // (pg reads query_timeout from a query's config too; its types leave it out.)
-      const untimed = (text: string, values: unknown[] = []) =>
-        client.query({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig)
-      await untimed('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.migration])
-      await untimed(
+    // A connection of its own, without the request timeout (queryTimeoutMs): a migration may
+    // copy a large table (version 8 copies the texts: 17 s at a million messages), and
+    // replicas starting together wait here for the first one's.
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 3000,
+      query_timeout: MIGRATION_TIMEOUT_MS,
+      application_name: 'inlet',
+    })
+    client.on('error', () => {}) // a broken connection fails the query in flight, which fails the start
+    await client.connect()
+    try {
+      await client.query('BEGIN')
+      // Each replica then sees what the first applied.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.migration])
+      await client.query(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
       )
       const applied = new Set(
-        (await untimed('SELECT version FROM schema_migrations')).rows.map(
-          (r) => (r as { version: number }).version,
+        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+          (r) => r.version,
         ),
       )
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue
-        await untimed(migration.sql)
-        await untimed('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version])
+        await client.query(migration.sql)
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version])
       }
-    })
+      await client.query('COMMIT')
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      await client.end().catch(() => {})
+    }
   }
 
   /** Reads in one snapshot: each statement sees what the first one saw. */
@@ -790,6 +804,15 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
   private async search(query: MessageQuery): Promise<MessagePage> {
     const countKey = countKeyOf(query)
     const known = this.counts.get(countKey)
+    if (known?.seqs !== undefined) {
+      const statement = new Statement()
+      this.options.planned?.('kept')
+      const sql = keptSql(query, statement, { ...known, seqs: known.seqs })
+      const rows = await this.query<ListRow & { added: string[] | null }>(sql, statement.params)
+      const seqs = [...known.seqs, ...(rows[0]?.added ?? [])]
+      this.remember(countKey, rows[0], 'texts', seqs.length <= this.sizes.keptRows ? seqs : undefined)
+      return pageOf(rows, query)
+    }
     if (known?.plan !== undefined) {
       const statement = new Statement()
       const table = known.plan === 'rows' ? 'messages' : 'message_texts'
@@ -841,16 +864,17 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
         await client.query(WALK_SETTINGS)
       } else source = { kind: 'matches' }
       const rows = await listed(() => `SELECT ${total}::bigint AS total`, source)
-      this.remember(countKey, { ...sizes, total: String(total) }, 'texts')
+      this.remember(countKey, { ...sizes, total: String(total) }, 'texts', counted?.seqs ?? undefined)
       return pageOf(rows, query)
     })
   }
 
-  /** Keeps a count read with HEAD_COLUMNS (count-cache.ts), with the plan it was read by. */
+  /** Keeps a count read with HEAD_COLUMNS (count-cache.ts), with its plan and the matches' seqs when few. */
   private remember(
     countKey: string,
     row: Partial<ListRow & HeadRow> | undefined,
     plan: 'rows' | 'texts',
+    seqs?: string[],
   ): void {
     if (row?.head === undefined || row.epoch === undefined || row.total === undefined) return
     this.counts.set(countKey, {
@@ -859,6 +883,7 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
       epoch: Number(row.epoch),
       of: Number(row.messages),
       plan,
+      ...(seqs === undefined ? {} : { seqs }),
     })
   }
 
