@@ -380,6 +380,12 @@ export class PostgresMessageStore implements MessageStore, DeliveryReads, Delive
     // An idle connection that breaks (server restart, network cut) is dropped by the pool and
     // replaced on the next checkout; without a listener its error would end the process.
     this.pool.on('error', () => {})
+    // No parallel workers for Inlet's statements: a count that took both cores with two
+    // workers held the webhooks' own statements back (bench:mixed, browsing client); one core
+    // each leaves the other to the writes.
+    this.pool.on('connect', (client) => {
+      client.query('SET max_parallel_workers_per_gather = 0').catch(() => {})
+    })
     const foldEvery = options.foldIntervalMs ?? 250
     if (foldEvery > 0) {
       let running = false
