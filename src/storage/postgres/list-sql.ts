@@ -47,6 +47,11 @@ export function countKeyOf(query: MessageQuery): string {
 export const HEAD_COLUMNS = `(SELECT coalesce(max(seq), 0) FROM events) AS head, meta.deletions AS epoch,
   (SELECT coalesce(sum(total), 0) FROM message_totals) AS messages`
 
+/** FROM and WHERE of the messages matching `where` whose message.created event is after feed position `upTo`. */
+const committedSince = (statement: Statement, upTo: number, where: string) =>
+  `FROM events AS e JOIN messages AS m ON m.message_id = e.message_id
+    WHERE e.seq > ${statement.param(upTo)} AND e.type = 'message.created' AND ${where}`
+
 /**
  * The total of a filtered list counted in `table` (messages, or message_texts when q is set
  * and the other filters leave many rows), with HEAD_COLUMNS, to run in the list's own
@@ -66,8 +71,7 @@ export function rememberedTotalSql(
   const where = filtersOf(query, statement).join(' AND ')
   const everything = `(SELECT count(*) FROM ${table} WHERE ${where})`
   if (known === undefined) return `SELECT ${everything} AS total, ${HEAD_COLUMNS} FROM store_meta AS meta`
-  const since = `(SELECT count(*) FROM events AS e JOIN messages AS m ON m.message_id = e.message_id
-      WHERE e.seq > ${statement.param(known.upTo)} AND e.type = 'message.created' AND ${where})`
+  const since = `(SELECT count(*) ${committedSince(statement, known.upTo, where)})`
   return `SELECT CASE WHEN meta.deletions = ${statement.param(known.epoch)}
       THEN ${statement.param(known.count)}::bigint + ${since} ELSE ${everything} END AS total,
     ${HEAD_COLUMNS} FROM store_meta AS meta`
@@ -137,8 +141,7 @@ export function keptSql(
 ): string {
   const where = filtersOf(query, statement).join(' AND ')
   const ctes = `kept AS (SELECT unnest(${statement.param(known.seqs)}::bigint[]) AS seq),
-    added AS MATERIALIZED (SELECT m.seq FROM events AS e JOIN messages AS m ON m.message_id = e.message_id
-      WHERE e.seq > ${statement.param(known.upTo)} AND e.type = 'message.created' AND ${where})`
+    added AS MATERIALIZED (SELECT m.seq ${committedSince(statement, known.upTo, where)})`
   const total = `SELECT CASE WHEN meta.deletions = ${statement.param(known.epoch)}
       THEN ${statement.param(known.count)}::bigint
       ELSE (SELECT count(*) FROM messages WHERE seq IN (SELECT seq FROM kept)) END
